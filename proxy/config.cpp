@@ -1,0 +1,204 @@
+#include "proxy/config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <map>
+
+#include "distls/duration.hpp"
+
+namespace distls {
+namespace {
+
+namespace ip = boost::asio::ip;
+
+std::optional<std::uint16_t> parse_port(std::string_view s) {
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc{} || p != s.data() + s.size() || v > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(v);
+}
+
+ip::tcp::endpoint endpoint_or_throw(std::string_view v) {
+  auto ep = parse_endpoint(v);
+  if (!ep) throw ConfigError("'" + std::string(v) + "' is not IP:PORT (IPv6 as [addr]:port)");
+  return *ep;
+}
+
+std::chrono::seconds duration_or_throw(std::string_view v) {
+  auto d = parse_duration(v);
+  if (!d) throw ConfigError("'" + std::string(v) + "' is not a duration such as 30s, 10m or 1h");
+  return *d;
+}
+
+std::string nonempty(std::string_view v) {
+  if (v.empty()) throw ConfigError("must not be empty");
+  return std::string(v);
+}
+
+std::vector<OptionSpec> make_options() {
+  return {
+      {"node", "ALIVE@HOST", "", "the local node's full name; HOST is this pod's identity (required)",
+       [](ProxyConfig& c, std::string_view v) {
+         auto n = parse_node_name(v);
+         if (!n) throw ConfigError("'" + std::string(v) + "' is not a full node name such as app@10.0.0.5");
+         c.node = *n;
+       }},
+      {"listen", "IP:PORT", "0.0.0.0:4370", "TLS listener for peers",
+       [](ProxyConfig& c, std::string_view v) { c.listen = endpoint_or_throw(v); }},
+      {"peer-port", "PORT", "4370", "port where peers' distls listen",
+       [](ProxyConfig& c, std::string_view v) {
+         auto p = parse_port(v);
+         if (!p || *p == 0) throw ConfigError("'" + std::string(v) + "' is not a port (1-65535)");
+         c.peer_port = *p;
+       }},
+      {"epmd", "IP:PORT", "127.0.0.1:4369", "EPMD-compatible local listener (the node's ERL_EPMD_PORT)",
+       [](ProxyConfig& c, std::string_view v) { c.epmd = endpoint_or_throw(v); }},
+      {"admin", "IP:PORT|off", "127.0.0.1:9901", "admin HTTP: /healthz /readyz /metrics /peers /certs",
+       [](ProxyConfig& c, std::string_view v) {
+         if (v == "off")
+           c.admin.reset();
+         else
+           c.admin = endpoint_or_throw(v);
+       }},
+      {"cert-source", "file", "file", "where the identity comes from",
+       [](ProxyConfig& c, std::string_view v) {
+         if (v != "file")
+           throw ConfigError("'" + std::string(v) + "' is not available in this build (supported: file)");
+         c.cert_source = v;
+       }},
+      {"cert", "FILE", "", "PEM certificate chain, leaf first (file source)",
+       [](ProxyConfig& c, std::string_view v) { c.cert_file = nonempty(v); }},
+      {"key", "FILE", "", "PEM private key (file source)",
+       [](ProxyConfig& c, std::string_view v) { c.key_file = nonempty(v); }},
+      {"trust-bundle", "FILE", "", "PEM CA certificates peers must chain to",
+       [](ProxyConfig& c, std::string_view v) { c.trust_bundle_file = nonempty(v); }},
+      {"tls-min", "1.3|1.2", "1.3", "lowest TLS version accepted or offered",
+       [](ProxyConfig& c, std::string_view v) {
+         const int ver = parse_tls_version(v);
+         if (ver == 0) throw ConfigError("'" + std::string(v) + "' is not 1.2 or 1.3");
+         c.tls.min_version = ver;
+       }},
+      {"handshake-timeout", "DURATION", "10s", "deadline for a peer's TLS handshake and first frame",
+       [](ProxyConfig& c, std::string_view v) { c.handshake_timeout = duration_or_throw(v); }},
+      {"peer-idle-timeout", "DURATION", "5m", "close a per-peer loopback listener unused this long",
+       [](ProxyConfig& c, std::string_view v) { c.peer_idle_timeout = duration_or_throw(v); }},
+      {"max-connections", "N", "4096", "tunnels and handshakes held at once",
+       [](ProxyConfig& c, std::string_view v) {
+         std::size_t n = 0;
+         auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (v.empty() || ec != std::errc{} || p != v.data() + v.size() || n == 0)
+           throw ConfigError("'" + std::string(v) + "' is not a positive number");
+         c.max_connections = n;
+       }},
+      {"log-level", "LEVEL", "info", "debug, info, warn or error",
+       [](ProxyConfig& c, std::string_view v) {
+         auto l = parse_log_level(v);
+         if (!l) throw ConfigError("'" + std::string(v) + "' is not debug, info, warn or error");
+         c.log_level = *l;
+       }},
+  };
+}
+
+}  // namespace
+
+std::optional<ip::tcp::endpoint> parse_endpoint(std::string_view text) {
+  std::string_view host, port;
+  if (text.starts_with('[')) {
+    const auto close = text.find("]:");
+    if (close == std::string_view::npos) return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return std::nullopt;  // bare IPv6 needs brackets
+  }
+  boost::system::error_code ec;
+  const auto addr = ip::make_address(std::string(host), ec);
+  const auto p = parse_port(port);
+  if (ec || !p) return std::nullopt;
+  return ip::tcp::endpoint(addr, *p);
+}
+
+const std::vector<OptionSpec>& proxy_options() {
+  static const std::vector<OptionSpec> options = make_options();  // immutable table
+  return options;
+}
+
+std::string env_name(std::string_view option) {
+  std::string e = "DISTLS_";
+  for (char c : option) e += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return e;
+}
+
+std::string proxy_usage() {
+  std::string out =
+      "usage: distls proxy --node ALIVE@HOST --cert-source file --cert F --key F --trust-bundle F [options]\n\n"
+      "Each option can also be set through the environment variable shown; the command line wins.\n\n";
+  for (const auto& o : proxy_options()) {
+    std::string left = "  --" + std::string(o.name) + " " + std::string(o.metavar);
+    if (left.size() < 34) left.resize(34, ' ');
+    out += left + " " + std::string(o.help);
+    if (!o.fallback.empty()) out += " [" + std::string(o.fallback) + "]";
+    out += "\n" + std::string(36, ' ') + "env " + env_name(o.name) + "\n";
+  }
+  return out;
+}
+
+EnvLookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    if (const char* v = std::getenv(name.c_str())) return std::string(v);
+    return std::nullopt;
+  };
+}
+
+ProxyConfig parse_proxy_config(const std::vector<std::string>& args, const EnvLookup& env) {
+  std::map<std::string_view, const OptionSpec*> by_name;
+  for (const auto& o : proxy_options()) by_name[o.name] = &o;
+
+  // Environment first, command line second, so that the command line wins.
+  std::vector<std::pair<const OptionSpec*, std::string>> settings;
+  for (const auto& o : proxy_options())
+    if (auto v = env(env_name(o.name))) settings.emplace_back(&o, *v);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view a = args[i];
+    if (!a.starts_with("--")) throw ConfigError("unexpected argument '" + std::string(a) + "'");
+    a.remove_prefix(2);
+    std::string value;
+    bool has_value = false;
+    if (auto eq = a.find('='); eq != std::string_view::npos) {
+      value = std::string(a.substr(eq + 1));
+      a = a.substr(0, eq);
+      has_value = true;
+    }
+    auto it = by_name.find(a);
+    if (it == by_name.end()) throw ConfigError("--" + std::string(a) + ": unknown option (see distls proxy --help)");
+    if (!has_value) {
+      if (i + 1 >= args.size()) throw ConfigError("--" + std::string(a) + ": needs a value");
+      value = args[++i];
+    }
+    settings.emplace_back(it->second, value);
+  }
+
+  ProxyConfig c;
+  bool have_node = false;
+  for (const auto& [o, v] : settings) {
+    try {
+      o->apply(c, v);
+    } catch (const ConfigError& e) {
+      throw ConfigError("--" + std::string(o->name) + ": " + e.what());
+    }
+    have_node |= o->name == "node";
+  }
+  if (!have_node) throw ConfigError("--node: required (the local node's full name, e.g. app@10.0.0.5)");
+  if (c.cert_source == "file") {
+    if (c.cert_file.empty()) throw ConfigError("--cert: required with --cert-source file");
+    if (c.key_file.empty()) throw ConfigError("--key: required with --cert-source file");
+    if (c.trust_bundle_file.empty()) throw ConfigError("--trust-bundle: required with --cert-source file");
+  }
+  return c;
+}
+
+}  // namespace distls

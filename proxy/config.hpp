@@ -1,0 +1,64 @@
+// `distls proxy` configuration: command-line options, each with an environment variable
+// (--cert-ttl → DISTLS_CERT_TTL); the command line wins. A bad value is a ConfigError
+// naming the option and why, and distls exits at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "distls/node_name.hpp"
+#include "proxy/log.hpp"
+#include "proxy/tls_context.hpp"
+
+namespace distls {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct ProxyConfig {
+  NodeName node;
+  boost::asio::ip::tcp::endpoint listen{boost::asio::ip::address_v4::any(), 4370};
+  std::uint16_t peer_port = 4370;
+  boost::asio::ip::tcp::endpoint epmd{boost::asio::ip::address_v4::loopback(), 4369};
+  std::optional<boost::asio::ip::tcp::endpoint> admin{
+      boost::asio::ip::tcp::endpoint{boost::asio::ip::address_v4::loopback(), 9901}};
+  std::string cert_source = "file";
+  std::string cert_file, key_file, trust_bundle_file;
+  TlsOptions tls;
+  std::chrono::seconds handshake_timeout{10};
+  std::chrono::seconds peer_idle_timeout{300};
+  std::size_t max_connections = 4096;
+  LogLevel log_level = LogLevel::info;
+};
+
+struct OptionSpec {
+  std::string_view name;     // without the leading dashes
+  std::string_view metavar;
+  std::string_view fallback; // default, as shown in --help; empty when required/none
+  std::string_view help;
+  std::function<void(ProxyConfig&, std::string_view)> apply;  // throws ConfigError(reason)
+};
+
+const std::vector<OptionSpec>& proxy_options();
+std::string env_name(std::string_view option);  // "cert-ttl" -> "DISTLS_CERT_TTL"
+std::string proxy_usage();
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup process_env();
+
+// Throws ConfigError("--opt: reason"). `args` are the words after "proxy".
+ProxyConfig parse_proxy_config(const std::vector<std::string>& args, const EnvLookup& env);
+
+// "127.0.0.1:4369", "[::1]:4369", "0.0.0.0:4370"; IP literals only.
+std::optional<boost::asio::ip::tcp::endpoint> parse_endpoint(std::string_view text);
+
+}  // namespace distls

@@ -1,0 +1,174 @@
+#include "proxy/inbound_listener.hpp"
+
+#include <array>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "proxy/deadline.hpp"
+#include "proxy/dist_handshake.hpp"
+#include "proxy/listen.hpp"
+#include "proxy/peer_verifier.hpp"
+#include "proxy/tunnel.hpp"
+
+namespace distls {
+
+namespace asio = boost::asio;
+using asio::as_tuple;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+struct Admission {
+  std::string reason;  // empty when admitted
+  std::string detail;
+  std::optional<NodeName> node;
+  std::vector<std::uint8_t> frame;  // the send_name frame, length prefix included
+};
+
+// Reads exactly the first handshake frame through TLS, never more: what follows belongs
+// to the local node and goes through the tunnel.
+asio::awaitable<Admission> read_send_name(TlsStream& tls) {
+  Admission a;
+  a.frame.resize(2);
+  std::size_t got = 0;
+  std::size_t want = 2;
+  while (got < want) {
+    auto [ec, n] = co_await tls.read_some(asio::buffer(a.frame.data() + got, want - got));
+    if (ec) {
+      a.reason = "peer_closed";
+      a.detail = tls.failure().empty() ? ec.message() : tls.failure();
+      co_return a;
+    }
+    got += n;
+    if (got == 2 && want == 2) {
+      const std::size_t len = a.frame[0] << 8 | a.frame[1];
+      if (len == 0 || len > dist::kMaxSendNameFrame) {
+        a.reason = "bad_send_name";
+        a.detail = "frame length " + std::to_string(len);
+        co_return a;
+      }
+      want = 2 + len;
+      a.frame.resize(want);
+    }
+  }
+  auto parsed = dist::parse_send_name(std::span(a.frame).subspan(2));
+  if (auto* err = std::get_if<dist::ParseError>(&parsed)) {
+    a.reason = "bad_send_name";
+    a.detail = err->reason;
+    co_return a;
+  }
+  const auto& name = std::get<dist::SendName>(parsed).name;
+  a.node = parse_node_name(name);
+  if (!a.node) {
+    a.reason = "bad_send_name";
+    a.detail = "not a full node name: " + name;
+  }
+  co_return a;
+}
+
+}  // namespace
+
+InboundListener::InboundListener(asio::any_io_executor ex, ProxyContext& ctx, const NodeRegistry& registry,
+                                 const tcp::endpoint& listen)
+    : ex_(ex), ctx_(ctx), registry_(registry), acceptor_(make_listener(ex, listen, "--listen")) {}
+
+void InboundListener::start() { asio::co_spawn(ex_, accept_loop(), asio::detached); }
+
+void InboundListener::stop() {
+  error_code ignored;
+  acceptor_.close(ignored);
+}
+
+asio::awaitable<void> InboundListener::accept_loop() {
+  for (;;) {
+    auto [ec, sock] = co_await acceptor_.async_accept(as_tuple(use_awaitable));
+    if (!acceptor_.is_open()) co_return;
+    if (ec) {
+      // EMFILE and friends: log, pause briefly so we do not spin, keep serving.
+      ctx_.log.warn("accept_failed", {{"listener", "tls"}, {"error", ec}});
+      asio::steady_timer t(ex_, std::chrono::milliseconds(100));
+      co_await t.async_wait(as_tuple(use_awaitable));
+      continue;
+    }
+    asio::co_spawn(ex_, serve(std::move(sock)), asio::detached);
+  }
+}
+
+asio::awaitable<void> InboundListener::serve(tcp::socket s) {
+  error_code ec;
+  const auto remote = s.remote_endpoint(ec);
+  const std::string from = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
+  auto slot = ctx_.limiter.try_acquire();
+  if (!slot) {
+    ctx_.metrics.counter("distls_connections_rejected_total", "reason=\"max_connections\"")++;
+    ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"reason", "max_connections"}});
+    co_return;
+  }
+  TlsStream tls(std::move(s), ctx_.tls.current(), TlsStream::Role::server);
+
+  auto admit = [&]() -> asio::awaitable<Admission> {
+    if (auto hec = co_await tls.handshake()) {
+      Admission a;
+      a.reason = tls.failure_label();
+      a.detail = tls.failure().empty() ? hec.message() : tls.failure();
+      co_return a;
+    }
+    auto a = co_await read_send_name(tls);
+    if (a.reason.empty() && !cert_matches_host(SSL_get0_peer_certificate(tls.ssl()), *a.node)) {
+      a.reason = "name_mismatch";
+      a.detail = "certificate does not name " + a.node->host;
+    }
+    co_return a;
+  };
+  auto admitted = co_await within(ctx_.limits.handshake_timeout, admit());
+  if (!admitted || !admitted->reason.empty()) {
+    const std::string reason = admitted ? admitted->reason : "handshake_timeout";
+    count_failure(ctx_, "in", reason);
+    ctx_.log.warn("tunnel_refused",
+                  {{"direction", "in"}, {"from", from}, {"reason", reason},
+                   {"node", admitted && admitted->node ? admitted->node->full() : std::string("-")},
+                   {"detail", admitted ? admitted->detail : std::string("no handshake within the deadline")}});
+    co_return;
+  }
+  const NodeName peer = *admitted->node;
+
+  const Registration* reg = registry_.find(ctx_.self.alive);
+  if (!reg) {
+    count_failure(ctx_, "in", "node_not_registered");
+    ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"node", peer.full()},
+                                     {"reason", "node_not_registered"}, {"detail", ctx_.self.alive + " has not registered"}});
+    co_return;
+  }
+  // The node listens on loopback only; protocol 1 is inet6.
+  const auto loop = reg->request.protocol == 1 ? asio::ip::address(asio::ip::address_v6::loopback())
+                                               : asio::ip::address(asio::ip::address_v4::loopback());
+  tcp::socket node(ex_);
+  auto connected = co_await within(ctx_.limits.handshake_timeout,
+                                   node.async_connect(tcp::endpoint(loop, reg->request.port), as_tuple(use_awaitable)));
+  if (!connected || std::get<0>(*connected)) {
+    count_failure(ctx_, "in", "node_unreachable");
+    ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"node", peer.full()},
+                                     {"reason", "node_unreachable"}, {"port", reg->request.port}});
+    co_return;
+  }
+
+  ctx_.log.info("tunnel_open", {{"direction", "in"}, {"from", from}, {"peer", peer.full()},
+                                {"tls", SSL_get_version(tls.ssl())}, {"cipher", SSL_get_cipher_name(tls.ssl())}});
+  auto& open = ctx_.metrics.gauge("distls_tunnels_open", "direction=\"in\"");
+  ++open;
+  ctx_.metrics.counter("distls_tunnels_total", "direction=\"in\"")++;
+  auto result = co_await splice(node, tls,
+                                {ctx_.metrics.counter("distls_bytes_sent_total", "direction=\"in\""),
+                                 ctx_.metrics.counter("distls_bytes_received_total", "direction=\"in\"")},
+                                asio::buffer(admitted->frame));
+  --open;
+  ctx_.log.info("tunnel_closed", {{"direction", "in"}, {"peer", peer.full()}, {"sent", result.sent},
+                                  {"received", result.received}, {"end", result.end}});
+}
+
+}  // namespace distls

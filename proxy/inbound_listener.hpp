@@ -1,0 +1,37 @@
+// The TLS listener peers dial (--listen). Each connection must complete a mutual TLS
+// handshake and then send the distribution handshake's first frame, whose node name
+// must be one the client certificate names, all within --handshake-timeout; only then
+// is a byte forwarded to the local node.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "proxy/node_registry.hpp"
+#include "proxy/proxy_context.hpp"
+
+namespace distls {
+
+class InboundListener {
+ public:
+  // Binds and listens at once, so that a bad --listen fails at startup; throws
+  // boost::system::system_error naming the address.
+  InboundListener(boost::asio::any_io_executor ex, ProxyContext& ctx, const NodeRegistry& registry,
+                  const boost::asio::ip::tcp::endpoint& listen);
+
+  void start();
+  void stop();
+  boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket s);
+
+  boost::asio::any_io_executor ex_;
+  ProxyContext& ctx_;
+  const NodeRegistry& registry_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+};
+
+}  // namespace distls

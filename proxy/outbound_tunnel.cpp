@@ -1,0 +1,97 @@
+#include "proxy/outbound_tunnel.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "proxy/deadline.hpp"
+#include "proxy/peer_verifier.hpp"
+#include "proxy/tunnel.hpp"
+
+namespace distls {
+namespace {
+
+using asio::as_tuple;
+using asio::use_awaitable;
+
+asio::awaitable<error_code> connect_one(tcp::socket& sock, const tcp::endpoint& ep,
+                                        const std::optional<asio::ip::address>& source) {
+  error_code ec;
+  if (sock.is_open()) sock.close(ec);
+  sock.open(ep.protocol(), ec);
+  if (!ec && source && source->is_v4() == ep.address().is_v4()) sock.bind(tcp::endpoint(*source, 0), ec);
+  if (ec) co_return ec;
+  auto [cec] = co_await sock.async_connect(ep, as_tuple(use_awaitable));
+  co_return cec;
+}
+
+// Resolves (when the host is a name) and connects, trying each address in turn.
+asio::awaitable<error_code> connect_peer(tcp::socket& sock, const NodeName& peer, std::uint16_t port,
+                                         const std::optional<asio::ip::address>& source) {
+  if (peer.host_is_ip) {
+    error_code ec;
+    auto addr = asio::ip::make_address(peer.host, ec);
+    if (ec) co_return ec;
+    co_return co_await connect_one(sock, tcp::endpoint(addr, port), source);
+  }
+  tcp::resolver resolver(co_await asio::this_coro::executor);
+  auto [rec, results] =
+      co_await resolver.async_resolve(peer.host, std::to_string(port), as_tuple(use_awaitable));
+  if (rec) co_return rec;
+  error_code last = asio::error::host_not_found;
+  for (const auto& r : results)
+    if (!(last = co_await connect_one(sock, r.endpoint(), source))) break;
+  co_return last;
+}
+
+}  // namespace
+
+asio::awaitable<void> run_outbound_tunnel(ProxyContext& ctx, tcp::socket node, NodeName peer) {
+  auto slot = ctx.limiter.try_acquire();
+  if (!slot) {
+    ctx.metrics.counter("distls_connections_rejected_total", "reason=\"max_connections\"")++;
+    ctx.log.warn("tunnel_refused", {{"direction", "out"}, {"peer", peer.full()}, {"reason", "max_connections"}});
+    co_return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  TlsStream tls(tcp::socket(co_await asio::this_coro::executor), ctx.tls.current(), TlsStream::Role::client);
+  if (!expect_peer_host(tls.ssl(), peer)) {
+    ctx.log.error("tunnel_failed", {{"direction", "out"}, {"peer", peer.full()}, {"reason", "bad_peer_host"}});
+    co_return;
+  }
+
+  auto dial = [&]() -> asio::awaitable<std::pair<std::string, error_code>> {
+    if (auto ec = co_await connect_peer(tls.socket(), peer, ctx.peer_port, ctx.source_address)) co_return std::pair{std::string("connect"), ec};
+    if (auto ec = co_await tls.handshake()) co_return std::pair{tls.failure_label(), ec};
+    co_return std::pair{std::string(), error_code{}};
+  };
+  auto outcome = co_await within(ctx.limits.handshake_timeout, dial());
+  std::string reason = !outcome ? "handshake_timeout" : outcome->first;
+  if (reason.empty() && !cert_matches_host(SSL_get0_peer_certificate(tls.ssl()), peer))
+    reason = "name_mismatch";  // OpenSSL checked this already; a second look costs nothing
+  if (!reason.empty()) {
+    const std::string detail = !outcome ? "no handshake within the deadline"
+                               : !tls.failure().empty() ? tls.failure()
+                               : outcome->second ? outcome->second.message()
+                                                 : "certificate does not name " + peer.host;
+    count_failure(ctx, "out", reason);
+    ctx.log.warn("tunnel_failed", {{"direction", "out"}, {"peer", peer.full()}, {"port", ctx.peer_port},
+                                   {"reason", reason}, {"detail", detail}});
+    co_return;  // closing the node's socket makes its connect attempt fail: it retries later
+  }
+
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  ctx.log.info("tunnel_open", {{"direction", "out"}, {"peer", peer.full()}, {"tls", SSL_get_version(tls.ssl())},
+                               {"cipher", SSL_get_cipher_name(tls.ssl())}, {"setup_ms", ms.count()}});
+  auto& open = ctx.metrics.gauge("distls_tunnels_open", "direction=\"out\"");
+  ++open;
+  ctx.metrics.counter("distls_tunnels_total", "direction=\"out\"")++;
+  auto result = co_await splice(node, tls,
+                                {ctx.metrics.counter("distls_bytes_sent_total", "direction=\"out\""),
+                                 ctx.metrics.counter("distls_bytes_received_total", "direction=\"out\"")});
+  --open;
+  ctx.log.info("tunnel_closed", {{"direction", "out"}, {"peer", peer.full()}, {"sent", result.sent},
+                                 {"received", result.received}, {"end", result.end}});
+}
+
+}  // namespace distls

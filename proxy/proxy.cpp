@@ -1,0 +1,153 @@
+#include "proxy/proxy.hpp"
+
+#include <iostream>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
+
+#include "distls/identity.hpp"
+#include "proxy/listen.hpp"
+
+namespace distls {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+std::shared_ptr<const TlsContext> load_tls(const ProxyConfig& c) {
+  const auto id = Identity::load_files(c.cert_file, c.key_file, c.trust_bundle_file);
+  return TlsContext::build(id, c.tls);
+}
+
+std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+Proxy::Proxy(asio::io_context& io, const ProxyConfig& config, Logger& log, Metrics& metrics)
+    : config_(config),
+      log_(log),
+      metrics_(metrics),
+      tls_(load_tls(config)),
+      limiter_(config.max_connections),
+      ctx_{log, metrics, tls_, limiter_,
+           Limits{config.handshake_timeout, config.peer_idle_timeout, config.max_connections},
+           config.node, config.peer_port,
+           config.listen.address().is_unspecified() ? std::nullopt : std::optional(config.listen.address())},
+      peers_(io.get_executor(), ctx_,
+             config.epmd.address().is_v6() ? asio::ip::address(asio::ip::address_v6::loopback())
+                                            : asio::ip::address(asio::ip::address_v4::loopback())),
+      inbound_(io.get_executor(), ctx_, registry_, config.listen),
+      epmd_(io.get_executor(), ctx_, registry_, peers_, config.epmd) {
+  if (config.admin)
+    admin_.emplace(io.get_executor(), log,
+                   AdminHandlers{[this](std::string& why) { return ready(why); },
+                                 [this] { return metrics_text(); }, [this] { return peers_json(); },
+                                 [this] { return certs_json(); }},
+                   *config.admin);
+  metrics_.help("distls_tunnels_open", "Tunnels established now, by direction");
+  metrics_.help("distls_tunnels_total", "Tunnels established since start, by direction");
+  metrics_.help("distls_bytes_sent_total", "Bytes sent to peers through tunnels, by direction of the tunnel");
+  metrics_.help("distls_bytes_received_total", "Bytes received from peers through tunnels, by direction");
+  metrics_.help("distls_handshake_failures_total", "Tunnels refused or failed before splicing, by reason");
+  metrics_.help("distls_epmd_errors_total", "EPMD requests rejected, by reason");
+  metrics_.help("distls_identity_expiry_seconds", "Seconds until the presented certificate expires");
+  metrics_.gauge("distls_tunnels_open", "direction=\"in\"");
+  metrics_.gauge("distls_tunnels_open", "direction=\"out\"");
+}
+
+void Proxy::start() {
+  inbound_.start();
+  epmd_.start();
+  if (admin_) admin_->start();
+  const auto tls = tls_.current();
+  log_.info("proxy_started",
+            {{"node", config_.node.full()}, {"listen", to_string(inbound_.local_endpoint())},
+             {"epmd", to_string(epmd_.local_endpoint())},
+             {"admin", admin_ ? to_string(admin_->local_endpoint()) : std::string("off")},
+             {"peer_port", config_.peer_port}, {"cert_serial", tls->serial()},
+             {"tls_min", config_.tls.min_version == TLS1_2_VERSION ? "1.2" : "1.3"}});
+}
+
+void Proxy::stop() {
+  inbound_.stop();
+  epmd_.stop();
+  peers_.stop();
+  if (admin_) admin_->stop();
+}
+
+bool Proxy::ready(std::string& why_not) const {
+  if (std::chrono::system_clock::now() >= tls_.current()->not_after()) {
+    why_not = "identity expired";
+    return false;
+  }
+  if (!registry_.find(config_.node.alive)) {
+    why_not = "node " + config_.node.alive + " has not registered";
+    return false;
+  }
+  return true;
+}
+
+std::string Proxy::metrics_text() {
+  metrics_.gauge("distls_identity_expiry_seconds") =
+      unix_seconds(tls_.current()->not_after()) - unix_seconds(std::chrono::system_clock::now());
+  metrics_.gauge("distls_connections_active") = static_cast<std::int64_t>(limiter_.active());
+  return metrics_.render();
+}
+
+std::string Proxy::certs_json() const {
+  const auto tls = tls_.current();
+  json::object o;
+  o["node"] = config_.node.full();
+  o["serial"] = tls->serial();
+  o["not_after"] = unix_seconds(tls->not_after());
+  o["source"] = config_.cert_source;
+  return json::serialize(o) + "\n";
+}
+
+std::string Proxy::peers_json() const {
+  json::array a;
+  for (const auto& p : peers_.list())
+    a.push_back(json::object{{"node", p.peer}, {"loopback_port", p.port}, {"tunnels", p.active}});
+  return json::serialize(json::object{{"peers", a}}) + "\n";
+}
+
+int run_proxy_command(const std::vector<std::string>& args) {
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") {
+      std::cout << proxy_usage();
+      return 0;
+    }
+  ProxyConfig config;
+  try {
+    config = parse_proxy_config(args, process_env());
+  } catch (const ConfigError& e) {
+    std::cerr << "distls proxy: " << e.what() << "\n";
+    return 2;
+  }
+  Logger log(std::cerr, config.log_level);
+  Metrics metrics;
+  asio::io_context io(1);  // one thread: tunnels never share OpenSSL objects across threads
+  std::optional<Proxy> proxy;
+  try {
+    proxy.emplace(io, config, log, metrics);
+  } catch (const std::exception& e) {
+    log.error("startup_failed", {{"reason", e.what()}});
+    std::cerr << "distls proxy: " << e.what() << "\n";
+    return 1;
+  }
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log.info("shutdown", {{"signal", sig}});
+    proxy->stop();
+    io.stop();
+  });
+  proxy->start();
+  io.run();
+  return 0;
+}
+
+}  // namespace distls

@@ -1,0 +1,45 @@
+// What every part of the proxy needs from main: where to log and count, the TLS
+// configuration in force, and the limits. Built once by Proxy, passed by reference.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "distls/node_name.hpp"
+#include "proxy/connection_limiter.hpp"
+#include "proxy/log.hpp"
+#include "proxy/metrics.hpp"
+#include "proxy/tls_provider.hpp"
+
+namespace distls {
+
+struct Limits {
+  std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
+  std::chrono::steady_clock::duration peer_idle_timeout = std::chrono::minutes(5);
+  std::size_t max_connections = 4096;
+};
+
+struct ProxyContext {
+  Logger& log;
+  Metrics& metrics;
+  TlsProvider& tls;
+  ConnectionLimiter& limiter;
+  Limits limits;
+  NodeName self;             // --node
+  std::uint16_t peer_port;   // --peer-port
+  // Outbound tunnels leave from the --listen address when it is a specific one, so that
+  // peers (and their logs) see this pod's address.
+  std::optional<boost::asio::ip::address> source_address;
+};
+
+// Counts a refused or failed connection under its reason; the log line is the caller's.
+inline void count_failure(ProxyContext& ctx, std::string_view direction, std::string_view reason) {
+  ctx.metrics.counter("distls_handshake_failures_total",
+                      "direction=\"" + std::string(direction) + "\",reason=\"" + std::string(reason) + "\"")++;
+}
+
+}  // namespace distls
