@@ -1,0 +1,119 @@
+#include "proxy/config.hpp"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+namespace distls {
+namespace {
+
+const std::vector<std::string> kRequired{"--node", "app@10.0.0.5", "--cert", "c.pem", "--key", "k.pem",
+                                         "--trust-bundle", "ca.pem"};
+
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& k) -> std::optional<std::string> {
+    auto it = vars.find(k);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+std::vector<std::string> with(std::vector<std::string> extra) {
+  auto a = kRequired;
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+std::string error_of(const std::vector<std::string>& args, const EnvLookup& env = env_of({})) {
+  try {
+    parse_proxy_config(args, env);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+TEST(Config, Defaults) {
+  auto c = parse_proxy_config(kRequired, env_of({}));
+  EXPECT_EQ(c.node.full(), "app@10.0.0.5");
+  EXPECT_EQ(c.listen.port(), 4370);
+  EXPECT_TRUE(c.listen.address().is_unspecified());
+  EXPECT_EQ(c.epmd.address().to_string(), "127.0.0.1");
+  EXPECT_EQ(c.epmd.port(), 4369);
+  EXPECT_EQ(c.peer_port, 4370);
+  ASSERT_TRUE(c.admin);
+  EXPECT_EQ(c.admin->port(), 9901);
+  EXPECT_EQ(c.tls.min_version, TLS1_3_VERSION);
+  EXPECT_EQ(c.handshake_timeout, std::chrono::seconds(10));
+}
+
+TEST(Config, OptionsAndEqualsForm) {
+  auto c = parse_proxy_config(with({"--listen=[::1]:5000", "--epmd", "127.0.0.1:14369", "--admin", "off",
+                                    "--tls-min", "1.2", "--handshake-timeout", "2s", "--peer-port", "4444",
+                                    "--max-connections", "10", "--peer-idle-timeout", "1m"}),
+                              env_of({}));
+  EXPECT_EQ(c.listen.address().to_string(), "::1");
+  EXPECT_EQ(c.listen.port(), 5000);
+  EXPECT_EQ(c.epmd.port(), 14369);
+  EXPECT_FALSE(c.admin);
+  EXPECT_EQ(c.tls.min_version, TLS1_2_VERSION);
+  EXPECT_EQ(c.handshake_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c.peer_port, 4444);
+  EXPECT_EQ(c.max_connections, 10u);
+  EXPECT_EQ(c.peer_idle_timeout, std::chrono::seconds(60));
+}
+
+TEST(Config, EnvironmentAndPrecedence) {
+  auto env = env_of({{"DISTLS_NODE", "app@10.0.0.9"}, {"DISTLS_CERT", "c"}, {"DISTLS_KEY", "k"},
+                     {"DISTLS_TRUST_BUNDLE", "t"}, {"DISTLS_PEER_PORT", "5555"}});
+  auto c = parse_proxy_config({}, env);
+  EXPECT_EQ(c.node.full(), "app@10.0.0.9");
+  EXPECT_EQ(c.peer_port, 5555);
+  c = parse_proxy_config({"--peer-port", "6666"}, env);
+  EXPECT_EQ(c.peer_port, 6666);
+  EXPECT_EQ(env_name("handshake-timeout"), "DISTLS_HANDSHAKE_TIMEOUT");
+  EXPECT_EQ(error_of({}, env_of({{"DISTLS_NODE", "app@10.0.0.9"}, {"DISTLS_CERT", "c"}, {"DISTLS_KEY", "k"},
+                                 {"DISTLS_TRUST_BUNDLE", "t"}, {"DISTLS_LISTEN", "nope"}})),
+            "--listen: 'nope' is not IP:PORT (IPv6 as [addr]:port)");
+}
+
+TEST(Config, ErrorsNameTheOption) {
+  EXPECT_EQ(error_of({"--cert", "c", "--key", "k", "--trust-bundle", "t"}),
+            "--node: required (the local node's full name, e.g. app@10.0.0.5)");
+  EXPECT_EQ(error_of({"--node", "app@h", "--key", "k", "--trust-bundle", "t"}), "--cert: required with --cert-source file");
+  EXPECT_EQ(error_of(with({"--bogus", "1"})), "--bogus: unknown option (see distls proxy --help)");
+  EXPECT_EQ(error_of(with({"--listen"})), "--listen: needs a value");
+  EXPECT_EQ(error_of(with({"stray"})), "unexpected argument 'stray'");
+  EXPECT_EQ(error_of(with({"--node", "app"})), "--node: 'app' is not a full node name such as app@10.0.0.5");
+  EXPECT_EQ(error_of(with({"--listen", "1.2.3.4"})), "--listen: '1.2.3.4' is not IP:PORT (IPv6 as [addr]:port)");
+  EXPECT_EQ(error_of(with({"--listen", "::1:80"})), "--listen: '::1:80' is not IP:PORT (IPv6 as [addr]:port)");
+  EXPECT_EQ(error_of(with({"--listen", "1.2.3.4:65536"})), "--listen: '1.2.3.4:65536' is not IP:PORT (IPv6 as [addr]:port)");
+  EXPECT_EQ(error_of(with({"--peer-port", "0"})), "--peer-port: '0' is not a port (1-65535)");
+  EXPECT_EQ(error_of(with({"--tls-min", "1.1"})), "--tls-min: '1.1' is not 1.2 or 1.3");
+  EXPECT_EQ(error_of(with({"--handshake-timeout", "10"})),
+            "--handshake-timeout: '10' is not a duration such as 30s, 10m or 1h");
+  EXPECT_EQ(error_of(with({"--max-connections", "-1"})), "--max-connections: '-1' is not a positive number");
+  EXPECT_EQ(error_of(with({"--cert-source", "vault"})),
+            "--cert-source: 'vault' is not available in this build (supported: file)");
+  EXPECT_EQ(error_of(with({"--log-level", "loud"})), "--log-level: 'loud' is not debug, info, warn or error");
+}
+
+TEST(Config, HelpAndDocsListEveryOption) {
+  const auto usage = proxy_usage();
+  std::ifstream docs(std::string(DISTLS_SOURCE_DIR) + "/docs/configuration.md");
+  ASSERT_TRUE(docs) << "docs/configuration.md is missing";
+  std::stringstream ss;
+  ss << docs.rdbuf();
+  for (const auto& o : proxy_options()) {
+    const std::string flag = "--" + std::string(o.name);
+    EXPECT_NE(usage.find(flag + " "), std::string::npos) << flag;
+    EXPECT_NE(usage.find(env_name(o.name)), std::string::npos) << flag;
+    EXPECT_NE(ss.str().find("`" + flag), std::string::npos) << flag << " is not in docs/configuration.md";
+    EXPECT_NE(ss.str().find(env_name(o.name)), std::string::npos) << env_name(o.name) << " is not documented";
+  }
+}
+
+}  // namespace
+}  // namespace distls

@@ -1,0 +1,60 @@
+#include "proxy/peer_verifier.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tls_test_support.hpp"
+
+namespace distls {
+namespace {
+
+using test::make_ca;
+using test::make_leaf;
+
+NodeName node(const std::string& full) { return *parse_node_name(full); }
+
+TEST(PeerVerifier, IpSanMatchesOnlyThatAddress) {
+  auto ca = make_ca();
+  auto key = pem::generate_ec_p256();
+  auto cert = make_leaf(ca, key.get(), "10.0.0.5");
+  EXPECT_TRUE(cert_matches_host(cert.get(), node("app@10.0.0.5")));
+  EXPECT_TRUE(cert_matches_host(cert.get(), node("other@10.0.0.5")));  // identity is the host
+  EXPECT_FALSE(cert_matches_host(cert.get(), node("app@10.0.0.6")));
+  EXPECT_FALSE(cert_matches_host(cert.get(), node("app@10.0.0.50")));
+  // An IP SAN never matches a DNS name that spells it, nor the reverse.
+  EXPECT_FALSE(cert_matches_host(cert.get(), node("app@pod-10-0-0-5.ns")));
+}
+
+TEST(PeerVerifier, Ipv6SanComparesAddresses) {
+  auto ca = make_ca();
+  auto key = pem::generate_ec_p256();
+  auto cert = make_leaf(ca, key.get(), "fd00::5");
+  EXPECT_TRUE(cert_matches_host(cert.get(), node("app@fd00:0:0::5")));
+  EXPECT_FALSE(cert_matches_host(cert.get(), node("app@fd00::6")));
+}
+
+TEST(PeerVerifier, DnsSanExactNoWildcardNoCn) {
+  auto ca = make_ca();
+  auto key = pem::generate_ec_p256();
+  auto cert = make_leaf(ca, key.get(), "app-0.app.ns.svc");
+  EXPECT_TRUE(cert_matches_host(cert.get(), node("app@APP-0.app.ns.svc")));
+  EXPECT_FALSE(cert_matches_host(cert.get(), node("app@app-1.app.ns.svc")));
+  EXPECT_FALSE(cert_matches_host(cert.get(), node("app@app.ns.svc")));
+
+  certs::LeafSpec wild;
+  wild.common_name = "app-1.app.ns.svc";  // the CN must never count
+  wild.sans.dns = {"*.app.ns.svc"};
+  auto wcert = certs::sign_leaf(wild, key.get(), ca.cert.get(), ca.key.get());
+  EXPECT_FALSE(cert_matches_host(wcert.get(), node("app@app-1.app.ns.svc")));
+  EXPECT_FALSE(cert_matches_host(nullptr, node("app@app-1.app.ns.svc")));
+}
+
+TEST(PeerVerifier, ClassifiesVerifyResults) {
+  EXPECT_EQ(classify_verify_failure(X509_V_ERR_CERT_HAS_EXPIRED), "cert_expired");
+  EXPECT_EQ(classify_verify_failure(X509_V_ERR_CERT_NOT_YET_VALID), "cert_not_yet_valid");
+  EXPECT_EQ(classify_verify_failure(X509_V_ERR_IP_ADDRESS_MISMATCH), "name_mismatch");
+  EXPECT_EQ(classify_verify_failure(X509_V_ERR_INVALID_PURPOSE), "bad_usage");
+  EXPECT_EQ(classify_verify_failure(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY), "untrusted_chain");
+}
+
+}  // namespace
+}  // namespace distls
