@@ -29,7 +29,7 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def run(build: Build) -> None:
+def run(build: Build) -> int:
     cluster = Cluster("demo", build)
     try:
         ca = cluster.ca("demo")
@@ -72,12 +72,15 @@ def run(build: Build) -> None:
             f = event.fields
             say(f"6. {first.name}'s distls tunnel {f.get('direction')} "
                 f"{f.get('peer', '?')}: {f.get('tls', '?')} {f.get('cipher', '')}".rstrip())
-    except Exception:
-        say(cluster.diagnostics())
-        raise
+    except Exception as e:
+        say(f"demo failed: {e}")
+        # close() then keeps the work directory and prints every process's last log lines.
+        cluster.failed = cluster.report_on_close = True
+        return 1
     finally:
         cluster.close()
         say("7. stopped every node and proxy")
+    return 0
 
 
 def main() -> int:
@@ -93,9 +96,9 @@ def main() -> int:
         return 2
     say(f"distls demo: pods {', '.join(f'127.0.0.{n}' for n in POD_NUMBERS)} "
         f"using {build.distls}")
-    run(build)
-    say("done")
-    return 0
+    status = run(build)
+    say("done" if status == 0 else "failed")
+    return status
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 COOKIE = "distls-test"
 DEADLINE = 30.0  # seconds; generous, so a loaded 2-core machine does not fail tests
 LOG_TAIL_LINES = 40
+SHORT_TAIL_LINES = 10
 
 T = TypeVar("T")
 
@@ -71,10 +72,11 @@ class Build:
         env = os.environ
         if build_dir is not None:
             env = {}
+        # Absolute, since nodes run in directories of their own.
         return cls(
-            distls=Path(env.get("DISTLS_BIN") or base / "distls"),
-            ebin=Path(env.get("DISTLS_EBIN") or base / "ebin"),
-            test_ebin=Path(env.get("DISTLS_TEST_EBIN") or base / "test_ebin"),
+            distls=Path(env.get("DISTLS_BIN") or base / "distls").resolve(),
+            ebin=Path(env.get("DISTLS_EBIN") or base / "ebin").resolve(),
+            test_ebin=Path(env.get("DISTLS_TEST_EBIN") or base / "test_ebin").resolve(),
         )
 
     def check(self, need_distls: bool = True) -> None:
@@ -326,7 +328,8 @@ class Process:
     def check_running(self) -> None:
         if not self.running:
             raise RuntimeError(f"{self.label} exited with status {self.popen.returncode}; "
-                               f"last lines of {self.log.path}:\n{self.log.tail()}")
+                               f"last lines of {self.log.path}:\n"
+                               f"{self.log.tail(SHORT_TAIL_LINES)}")
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM the group, SIGKILL whatever is left after `grace` seconds."""
@@ -417,7 +420,7 @@ class ErlNode:
             self.process.popen.poll()
             raise RuntimeError(f"erl node {self.label} is gone (status "
                                f"{self.process.popen.returncode}); last lines of "
-                               f"{self.log.path}:\n{self.log.tail()}")
+                               f"{self.log.path}:\n{self.log.tail(SHORT_TAIL_LINES)}")
 
     def wait_ready(self, timeout: float = DEADLINE) -> None:
         wait_for(f"erl node {self.label} to boot", self._ready.is_set, timeout,
@@ -632,6 +635,7 @@ class Cluster:
         self.processes: list[Process] = []
         self.pods: list[Pod] = []
         self.failed = False
+        self.report_on_close = False  # print diagnostics() in close(), before stopping
         if tls_port is None:
             tls_port = int(os.environ.get("DISTLS_IT_TLS_PORT", "0")) or free_port(
                 [f"127.0.0.{n}" for n in range(1, 10)])
@@ -667,8 +671,8 @@ class Cluster:
         try:
             pod.start()
         except Exception as e:
-            self.failed = True
-            raise RuntimeError(f"starting {pod} failed: {e}\n{self.diagnostics()}") from e
+            self.failed = self.report_on_close = True
+            raise RuntimeError(f"starting {pod} failed: {e}") from e
         return pod
 
     def plain_node(self, name: str, target: tuple[str, int]) -> ErlNode:
@@ -702,6 +706,8 @@ class Cluster:
 
     def close(self) -> None:
         """Stop every process (never raises for one that is already gone)."""
+        if self.report_on_close:
+            print("\n" + self.diagnostics(), file=sys.stderr)
         for pod in reversed(self.pods):
             try:
                 pod.stop()
