@@ -90,6 +90,14 @@ asio::awaitable<void> run_outbound_tunnel(ProxyContext& ctx, tcp::socket node, N
                                 {ctx.metrics.counter("distls_bytes_sent_total", "direction=\"out\""),
                                  ctx.metrics.counter("distls_bytes_received_total", "direction=\"out\"")});
   --open;
+  if (result.received == 0 && result.end != "closed") {
+    // TLS 1.3 finishes the client's handshake before the server has judged the client's
+    // certificate: a refusal arrives as an alert on the first read.
+    count_failure(ctx, "out", "rejected_by_peer");
+    ctx.log.warn("tunnel_failed", {{"direction", "out"}, {"peer", peer.full()}, {"reason", "rejected_by_peer"},
+                                   {"detail", result.end}});
+    co_return;
+  }
   ctx.log.info("tunnel_closed", {{"direction", "out"}, {"peer", peer.full()}, {"sent", result.sent},
                                  {"received", result.received}, {"end", result.end}});
 }

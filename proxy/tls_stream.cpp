@@ -78,7 +78,10 @@ asio::awaitable<error_code> TlsStream::handshake() {
       if (failure_.empty()) failure_ = ec.message();
     } else {
       const auto reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
-      failure_label_ = reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE ? "no_peer_cert"
+      // Alerts from the peer are reported as SSL_AD_REASON_OFFSET + the alert number.
+      const bool alert = reason > SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256;
+      failure_label_ = alert ? "rejected_by_peer"
+                       : reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE ? "no_peer_cert"
                        : reason == SSL_R_UNSUPPORTED_PROTOCOL ||
                                reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION
                            ? "protocol_version"
