@@ -9,6 +9,8 @@
 
 #include <openssl/rand.h>
 
+#include "certs/cert_fields.hpp"
+
 namespace distls::certs {
 namespace {
 
@@ -38,28 +40,8 @@ void check_ttl(std::chrono::seconds ttl, const char* what) {
   if (ttl > kMaxTtl) throw ossl::Error(std::string(what) + ": lifetime over 100 years");
 }
 
-void add_name_entry(X509_NAME* name, const char* field, const std::string& value) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(value.c_str());
-  if (X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, bytes, -1, -1, 0) != 1)
-    ossl::fail(std::string("setting subject ") + field + "=" + value);
-}
-
-// RFC 5280's ub-common-name, which OpenSSL enforces; Erlang node names may be longer.
-constexpr std::size_t kMaxCommonName = 64;
-
-// Subject of every distls cert: CN for people reading logs, O to tell ours apart. The CN
-// is informational only (peers are matched on SANs), so a long one is cut, not refused.
 void set_subject(X509* x, const std::string& common_name) {
-  if (common_name.empty()) throw ossl::Error("certificate common name is empty");
-  std::string cn = common_name;
-  if (cn.size() > kMaxCommonName) {
-    std::size_t n = kMaxCommonName;
-    while (n > 0 && (static_cast<unsigned char>(cn[n]) & 0xc0) == 0x80) --n;  // UTF-8 boundary
-    cn.resize(n);
-  }
-  X509_NAME* name = X509_get_subject_name(x);
-  add_name_entry(name, "O", "distls");
-  add_name_entry(name, "CN", cn);
+  detail::set_subject(X509_get_subject_name(x), common_name);
 }
 
 // Splitting into days keeps the offset within ASN1_TIME_adj's int day argument.
@@ -82,74 +64,18 @@ ossl::X509Ptr new_cert(EVP_PKEY* subject_key) {
 
 // Extensions from their config-string form: OpenSSL computes SKI/AKI from the context.
 void add_ext(X509* x, X509V3_CTX* ctx, int nid, const char* value) {
-  ossl::X509Ext ext{X509V3_EXT_nconf_nid(nullptr, ctx, nid, value)};
-  if (!ext) ossl::fail(std::string("building ") + OBJ_nid2sn(nid) + " extension '" + value + "'");
+  ossl::X509Ext ext = detail::make_ext(ctx, nid, value);
   if (X509_add_ext(x, ext.get(), -1) != 1)
     ossl::fail(std::string("adding ") + OBJ_nid2sn(nid) + " extension");
 }
 
-// IA5String SANs must be 7-bit; spaces and control characters would only ever be a
-// mistake or an attack on whoever prints or matches the name.
-void check_ia5(const std::string& value, const char* kind) {
-  if (value.empty()) throw ossl::Error(std::string("empty ") + kind + " SAN");
-  for (char c : value) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f)
-      throw ossl::Error(std::string(kind) + " SAN '" + value +
-                        "' has a space, control or non-ASCII character");
-  }
-}
-
-void push_name(GENERAL_NAMES* names, int type, void* value, const std::string& text) {
-  GENERAL_NAME* gen = GENERAL_NAME_new();
-  if (gen == nullptr) {
-    if (type == GEN_IPADD) {
-      ASN1_OCTET_STRING_free(static_cast<ASN1_OCTET_STRING*>(value));
-    } else {
-      ASN1_IA5STRING_free(static_cast<ASN1_IA5STRING*>(value));
-    }
-    ossl::fail("allocating SAN " + text);
-  }
-  GENERAL_NAME_set0_value(gen, type, value);
-  if (sk_GENERAL_NAME_push(names, gen) == 0) {
-    GENERAL_NAME_free(gen);
-    ossl::fail("adding SAN " + text);
-  }
-}
-
-void push_ia5(GENERAL_NAMES* names, int type, const std::string& value, const char* kind) {
-  check_ia5(value, kind);
-  ASN1_IA5STRING* s = ASN1_IA5STRING_new();
-  if (s == nullptr || ASN1_STRING_set(s, value.data(), static_cast<int>(value.size())) != 1) {
-    ASN1_IA5STRING_free(s);
-    ossl::fail(std::string("building ") + kind + " SAN " + value);
-  }
-  push_name(names, type, s, value);
-}
-
 void add_sans(X509* x, const Sans& sans) {
-  ossl::GeneralNames names{sk_GENERAL_NAME_new_null()};
-  if (!names) ossl::fail("allocating subjectAltName");
-  for (const std::string& ip : sans.ips) {
-    ASN1_OCTET_STRING* oct = a2i_IPADDRESS(ip.c_str());
-    if (oct == nullptr) ossl::fail("IP SAN '" + ip + "' is not an IPv4 or IPv6 address");
-    push_name(names.get(), GEN_IPADD, oct, ip);
-  }
-  for (const std::string& dns : sans.dns) push_ia5(names.get(), GEN_DNS, dns, "DNS");
-  for (const std::string& uri : sans.uris) push_ia5(names.get(), GEN_URI, uri, "URI");
-  if (sk_GENERAL_NAME_num(names.get()) == 0) return;
-  if (X509_add1_ext_i2d(x, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) != 1)
-    ossl::fail("adding subjectAltName");
-}
-
-// Ed25519/Ed448 sign the message itself and take no digest; everything else gets SHA-256.
-const EVP_MD* digest_for(EVP_PKEY* key) {
-  const int id = EVP_PKEY_get_base_id(key);
-  return id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448 ? nullptr : EVP_sha256();
+  ossl::X509Ext ext = detail::san_extension(sans);
+  if (ext && X509_add_ext(x, ext.get(), -1) != 1) ossl::fail("adding subjectAltName");
 }
 
 void sign(X509* x, EVP_PKEY* key, const char* what) {
-  if (X509_sign(x, key, digest_for(key)) <= 0) ossl::fail(std::string("signing ") + what);
+  if (X509_sign(x, key, detail::digest_for(key)) <= 0) ossl::fail(std::string("signing ") + what);
 }
 
 }  // namespace
@@ -211,13 +137,8 @@ ossl::X509Ptr sign_leaf(const LeafSpec& spec, EVP_PKEY* subject_key, X509* issue
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, issuer, x.get(), nullptr, nullptr, 0);
   add_ext(x.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE");
-  // keyEncipherment only means something for RSA key transport (TLS 1.2 RSA kx).
-  add_ext(x.get(), &ctx, NID_key_usage,
-          EVP_PKEY_get_base_id(subject_key) == EVP_PKEY_RSA
-              ? "critical,digitalSignature,keyEncipherment"
-              : "critical,digitalSignature");
-  // Both: every distls both dials peers and accepts them.
-  add_ext(x.get(), &ctx, NID_ext_key_usage, "serverAuth,clientAuth");
+  add_ext(x.get(), &ctx, NID_key_usage, detail::leaf_key_usage(subject_key));
+  add_ext(x.get(), &ctx, NID_ext_key_usage, detail::kLeafExtKeyUsage);
   add_sans(x.get(), spec.sans);
   add_ext(x.get(), &ctx, NID_subject_key_identifier, "hash");
   add_ext(x.get(), &ctx, NID_authority_key_identifier, "keyid:always");

@@ -37,8 +37,11 @@ std::chrono::system_clock::time_point Identity::not_after() const {
   return to_time_point(X509_get0_notAfter(leaf_or_throw(*this)), "notAfter");
 }
 
-std::string Identity::serial_hex() const {
-  ossl::BigNum bn{ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf_or_throw(*this)), nullptr)};
+std::string Identity::serial_hex() const { return distls::serial_hex(leaf_or_throw(*this)); }
+
+std::string serial_hex(X509* cert) {
+  if (cert == nullptr) return "";
+  ossl::BigNum bn{ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr)};
   if (!bn) ossl::fail("identity: reading the serial number");
   char* hex = BN_bn2hex(bn.get());
   if (hex == nullptr) ossl::fail("identity: formatting the serial number");

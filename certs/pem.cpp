@@ -14,25 +14,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "certs/pem_block.hpp"
+
 namespace distls::pem {
-namespace {
-
-// What PEM_read_bio hands out; all three are OPENSSL_malloc'ed.
-struct PemBlock {
-  char* name = nullptr;
-  char* header = nullptr;
-  unsigned char* data = nullptr;
-  long len = 0;
-
-  PemBlock() = default;
-  PemBlock(const PemBlock&) = delete;
-  PemBlock& operator=(const PemBlock&) = delete;
-  ~PemBlock() {
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(data);
-  }
-};
+namespace detail {
 
 ossl::Bio memory_bio(std::string_view pem, std::string_view source) {
   if (pem.size() > static_cast<std::size_t>(INT_MAX))
@@ -42,8 +27,6 @@ ossl::Bio memory_bio(std::string_view pem, std::string_view source) {
   return bio;
 }
 
-// Reads the next block; false at a clean end of input. A truncated or corrupt block
-// (bad base64, missing END line) throws rather than ending the loop quietly.
 bool next_block(BIO* bio, PemBlock& block, std::string_view source) {
   if (PEM_read_bio(bio, &block.name, &block.header, &block.data, &block.len) == 1) return true;
   const unsigned long e = ERR_peek_last_error();
@@ -74,6 +57,16 @@ std::string bio_contents(BIO* bio) {
   const long n = BIO_get_mem_data(bio, &p);
   return std::string(p, static_cast<std::size_t>(n));
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::bio_contents;
+using detail::memory_bio;
+using detail::next_block;
+using detail::PemBlock;
+using detail::require_single_der;
 
 std::string errno_text(int err) { return std::generic_category().message(err); }
 

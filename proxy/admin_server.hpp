@@ -9,7 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
-#include "proxy/log.hpp"
+#include "distls/log.hpp"
 
 namespace distls {
 

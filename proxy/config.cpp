@@ -60,18 +60,35 @@ std::vector<OptionSpec> make_options() {
          else
            c.admin = endpoint_or_throw(v);
        }},
-      {"cert-source", "file", "file", "where the identity comes from",
+      {"cert-source", "file|local-ca", "file", "where the identity comes from",
        [](ProxyConfig& c, std::string_view v) {
-         if (v != "file")
-           throw ConfigError("'" + std::string(v) + "' is not available in this build (supported: file)");
+         if (v != "file" && v != "local-ca")
+           throw ConfigError("'" + std::string(v) + "' is not a cert source (file, local-ca)");
          c.cert_source = v;
        }},
       {"cert", "FILE", "", "PEM certificate chain, leaf first (file source)",
        [](ProxyConfig& c, std::string_view v) { c.cert_file = nonempty(v); }},
       {"key", "FILE", "", "PEM private key (file source)",
        [](ProxyConfig& c, std::string_view v) { c.key_file = nonempty(v); }},
-      {"trust-bundle", "FILE", "", "PEM CA certificates peers must chain to",
+      {"trust-bundle", "FILE", "", "PEM CA certificates peers must chain to (local-ca: --ca-cert)",
        [](ProxyConfig& c, std::string_view v) { c.trust_bundle_file = nonempty(v); }},
+      {"ca-cert", "FILE", "", "CA certificate that signs this node's certs (local-ca)",
+       [](ProxyConfig& c, std::string_view v) { c.ca_cert_file = nonempty(v); }},
+      {"ca-key", "FILE", "", "that CA's private key, read at each renewal, never written (local-ca)",
+       [](ProxyConfig& c, std::string_view v) { c.ca_key_file = nonempty(v); }},
+      {"cert-ttl", "DURATION", "1h", "lifetime of the certs distls obtains (local-ca)",
+       [](ProxyConfig& c, std::string_view v) {
+         c.cert_ttl = duration_or_throw(v);
+         if (c.cert_ttl < std::chrono::seconds(10)) throw ConfigError("'" + std::string(v) + "' is below 10s");
+       }},
+      {"uri-san", "URI", "", "URI SAN (e.g. a SPIFFE ID) to put in obtained certs; repeatable",
+       [](ProxyConfig& c, std::string_view v) {
+         if (v.find("://") == std::string_view::npos || v.find_first_of(" \t\n") != std::string_view::npos)
+           throw ConfigError("'" + std::string(v) + "' is not a URI such as spiffe://td/ns/app/sa/app");
+         c.uri_sans.emplace_back(v);
+       }},
+      {"reload-interval", "DURATION", "5s", "how often cert, key and trust bundle files are checked for changes",
+       [](ProxyConfig& c, std::string_view v) { c.reload_interval = duration_or_throw(v); }},
       {"tls-min", "1.3|1.2", "1.3", "lowest TLS version accepted or offered",
        [](ProxyConfig& c, std::string_view v) {
          const int ver = parse_tls_version(v);
@@ -135,7 +152,8 @@ std::string env_name(std::string_view option) {
 
 std::string proxy_usage() {
   std::string out =
-      "usage: distls proxy --node ALIVE@HOST --cert-source file --cert F --key F --trust-bundle F [options]\n\n"
+      "usage: distls proxy --node ALIVE@HOST --cert-source file --cert F --key F --trust-bundle F [options]\n"
+      "       distls proxy --node ALIVE@HOST --cert-source local-ca --ca-cert F --ca-key F [options]\n\n"
       "Each option can also be set through the environment variable shown; the command line wins.\n\n";
   for (const auto& o : proxy_options()) {
     std::string left = "  --" + std::string(o.name) + " " + std::string(o.metavar);
@@ -193,10 +211,22 @@ ProxyConfig parse_proxy_config(const std::vector<std::string>& args, const EnvLo
     have_node |= o->name == "node";
   }
   if (!have_node) throw ConfigError("--node: required (the local node's full name, e.g. app@10.0.0.5)");
+  auto only_with = [&](bool set, const char* option, const char* source) {
+    if (set && c.cert_source != source)
+      throw ConfigError(std::string("--") + option + ": only used with --cert-source " + source);
+  };
+  only_with(!c.cert_file.empty(), "cert", "file");
+  only_with(!c.key_file.empty(), "key", "file");
+  only_with(!c.ca_cert_file.empty(), "ca-cert", "local-ca");
+  only_with(!c.ca_key_file.empty(), "ca-key", "local-ca");
   if (c.cert_source == "file") {
     if (c.cert_file.empty()) throw ConfigError("--cert: required with --cert-source file");
     if (c.key_file.empty()) throw ConfigError("--key: required with --cert-source file");
     if (c.trust_bundle_file.empty()) throw ConfigError("--trust-bundle: required with --cert-source file");
+  } else if (c.cert_source == "local-ca") {
+    if (c.ca_cert_file.empty()) throw ConfigError("--ca-cert: required with --cert-source local-ca");
+    if (c.ca_key_file.empty()) throw ConfigError("--ca-key: required with --cert-source local-ca");
+    if (c.trust_bundle_file.empty()) c.trust_bundle_file = c.ca_cert_file;
   }
   return c;
 }

@@ -15,7 +15,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "distls/node_name.hpp"
-#include "proxy/log.hpp"
+#include "distls/log.hpp"
 #include "proxy/tls_context.hpp"
 
 namespace distls {
@@ -32,7 +32,11 @@ struct ProxyConfig {
   std::optional<boost::asio::ip::tcp::endpoint> admin{
       boost::asio::ip::tcp::endpoint{boost::asio::ip::address_v4::loopback(), 9901}};
   std::string cert_source = "file";
-  std::string cert_file, key_file, trust_bundle_file;
+  std::string cert_file, key_file, trust_bundle_file;  // file (trust bundle: every source)
+  std::string ca_cert_file, ca_key_file;                // local-ca
+  std::chrono::seconds cert_ttl{3600};                  // local-ca
+  std::vector<std::string> uri_sans;                    // extra URI SANs in requested certs
+  std::chrono::seconds reload_interval{5};
   TlsOptions tls;
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds peer_idle_timeout{300};

@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "distls/identity.hpp"
 #include "proxy/deadline.hpp"
 #include "proxy/dist_handshake.hpp"
 #include "proxy/listen.hpp"
@@ -109,7 +110,15 @@ asio::awaitable<void> InboundListener::serve(tcp::socket s) {
     ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"reason", "max_connections"}});
     co_return;
   }
-  TlsStream tls(std::move(s), ctx_.tls.current(), TlsStream::Role::server);
+  std::string unusable;
+  auto tls_ctx = usable_tls(ctx_, unusable);
+  if (!tls_ctx) {
+    count_failure(ctx_, "in", unusable);
+    ctx_.log.error("tunnel_refused", {{"direction", "in"}, {"from", from}, {"reason", unusable},
+                                      {"detail", "this node has no valid certificate; see renewal_failed"}});
+    co_return;
+  }
+  TlsStream tls(std::move(s), std::move(tls_ctx), TlsStream::Role::server);
 
   auto admit = [&]() -> asio::awaitable<Admission> {
     if (auto hec = co_await tls.handshake()) {
@@ -158,6 +167,7 @@ asio::awaitable<void> InboundListener::serve(tcp::socket s) {
   }
 
   ctx_.log.info("tunnel_open", {{"direction", "in"}, {"from", from}, {"peer", peer.full()},
+                                {"peer_serial", serial_hex(SSL_get0_peer_certificate(tls.ssl()))},
                                 {"tls", SSL_get_version(tls.ssl())}, {"cipher", SSL_get_cipher_name(tls.ssl())}});
   auto& open = ctx_.metrics.gauge("distls_tunnels_open", "direction=\"in\"");
   ++open;

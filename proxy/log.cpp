@@ -1,4 +1,4 @@
-#include "proxy/log.hpp"
+#include "distls/log.hpp"
 
 #include <chrono>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "proxy/metrics.hpp"
+#include "distls/metrics.hpp"
 
 namespace distls {
 

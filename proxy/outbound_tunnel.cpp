@@ -4,6 +4,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "distls/identity.hpp"
 #include "proxy/deadline.hpp"
 #include "proxy/peer_verifier.hpp"
 #include "proxy/tunnel.hpp"
@@ -53,8 +54,16 @@ asio::awaitable<void> run_outbound_tunnel(ProxyContext& ctx, tcp::socket node, N
     ctx.log.warn("tunnel_refused", {{"direction", "out"}, {"peer", peer.full()}, {"reason", "max_connections"}});
     co_return;
   }
+  std::string unusable;
+  auto tls_ctx = usable_tls(ctx, unusable);
+  if (!tls_ctx) {
+    count_failure(ctx, "out", unusable);
+    ctx.log.error("tunnel_failed", {{"direction", "out"}, {"peer", peer.full()}, {"reason", unusable},
+                                    {"detail", "this node has no valid certificate; see renewal_failed"}});
+    co_return;
+  }
   const auto started = std::chrono::steady_clock::now();
-  TlsStream tls(tcp::socket(co_await asio::this_coro::executor), ctx.tls.current(), TlsStream::Role::client);
+  TlsStream tls(tcp::socket(co_await asio::this_coro::executor), std::move(tls_ctx), TlsStream::Role::client);
   if (!expect_peer_host(tls.ssl(), peer)) {
     ctx.log.error("tunnel_failed", {{"direction", "out"}, {"peer", peer.full()}, {"reason", "bad_peer_host"}});
     co_return;
@@ -81,7 +90,9 @@ asio::awaitable<void> run_outbound_tunnel(ProxyContext& ctx, tcp::socket node, N
   }
 
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-  ctx.log.info("tunnel_open", {{"direction", "out"}, {"peer", peer.full()}, {"tls", SSL_get_version(tls.ssl())},
+  ctx.log.info("tunnel_open", {{"direction", "out"}, {"peer", peer.full()},
+                               {"peer_serial", serial_hex(SSL_get0_peer_certificate(tls.ssl()))},
+                               {"tls", SSL_get_version(tls.ssl())},
                                {"cipher", SSL_get_cipher_name(tls.ssl())}, {"setup_ms", ms.count()}});
   auto& open = ctx.metrics.gauge("distls_tunnels_open", "direction=\"out\"");
   ++open;

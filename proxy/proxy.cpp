@@ -15,11 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::shared_ptr<const TlsContext> load_tls(const ProxyConfig& c) {
-  const auto id = Identity::load_files(c.cert_file, c.key_file, c.trust_bundle_file);
-  return TlsContext::build(id, c.tls);
-}
-
 std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
@@ -30,7 +25,8 @@ Proxy::Proxy(asio::io_context& io, const ProxyConfig& config, Logger& log, Metri
     : config_(config),
       log_(log),
       metrics_(metrics),
-      tls_(load_tls(config)),
+      tls_(nullptr),
+      identity_(tls_, config.tls, log, metrics),
       limiter_(config.max_connections),
       ctx_{log, metrics, tls_, limiter_,
            Limits{config.handshake_timeout, config.peer_idle_timeout, config.max_connections},
@@ -41,6 +37,7 @@ Proxy::Proxy(asio::io_context& io, const ProxyConfig& config, Logger& log, Metri
                                             : asio::ip::address(asio::ip::address_v4::loopback())),
       inbound_(io.get_executor(), ctx_, registry_, config.listen),
       epmd_(io.get_executor(), ctx_, registry_, peers_, config.epmd) {
+  init_identity(io);
   if (config.admin)
     admin_.emplace(io.get_executor(), log,
                    AdminHandlers{[this](std::string& why) { return ready(why); },
@@ -58,7 +55,58 @@ Proxy::Proxy(asio::io_context& io, const ProxyConfig& config, Logger& log, Metri
   metrics_.gauge("distls_tunnels_open", "direction=\"out\"");
 }
 
+void Proxy::init_identity(asio::io_context& io) {
+  const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(config_.reload_interval);
+  if (config_.cert_source == "file") {
+    if (auto err = identity_.load_files(config_.cert_file, config_.key_file, config_.trust_bundle_file))
+      throw std::runtime_error("--cert/--key/--trust-bundle: " + *err);
+    watch_.emplace(io.get_executor(),
+                   std::vector<std::filesystem::path>{config_.cert_file, config_.key_file, config_.trust_bundle_file},
+                   interval, [this] {
+                     identity_.load_files(config_.cert_file, config_.key_file, config_.trust_bundle_file);
+                   });
+    return;
+  }
+  // local-ca: the trust bundle first, so that the first leaf is checked against it.
+  if (auto err = identity_.load_trust(config_.trust_bundle_file))
+    throw std::runtime_error("--trust-bundle: " + *err);
+  certs::LocalCa::Options opts;
+  opts.ca_cert = config_.ca_cert_file;
+  opts.ca_key = config_.ca_key_file;
+  opts.ttl = config_.cert_ttl;
+  opts.common_name = config_.node.full();
+  opts.sans = certs::sans_for_host(config_.node.host);
+  opts.sans.uris = config_.uri_sans;
+  local_ca_.emplace(opts);
+  if (auto r = renew_from_local_ca(); auto* err = std::get_if<std::string>(&r))
+    throw std::runtime_error("--ca-cert/--ca-key: " + *err);
+  rotation_.emplace(io.get_executor(), log_, metrics_, "local-ca",
+                    [this]() -> asio::awaitable<std::variant<std::chrono::system_clock::time_point, std::string>> {
+                      co_return renew_from_local_ca();
+                    });
+  watch_.emplace(io.get_executor(), std::vector<std::filesystem::path>{config_.trust_bundle_file}, interval,
+                 [this] { identity_.load_trust(config_.trust_bundle_file); });
+}
+
+std::variant<std::chrono::system_clock::time_point, std::string> Proxy::renew_from_local_ca() {
+  certs::Leaf leaf;
+  try {
+    leaf = local_ca_->issue();
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+  if (auto err = identity_.install_leaf(std::move(leaf.key), std::move(leaf.chain), "local-ca")) return *err;
+  return tls_.current()->not_after();
+}
+
+void Proxy::reload() {
+  log_.info("reload_requested", {});
+  if (watch_) watch_->check_now();
+}
+
 void Proxy::start() {
+  if (watch_) watch_->start();
+  if (rotation_) rotation_->start(tls_.current()->not_after());
   inbound_.start();
   epmd_.start();
   if (admin_) admin_->start();
@@ -72,6 +120,8 @@ void Proxy::start() {
 }
 
 void Proxy::stop() {
+  if (watch_) watch_->stop();
+  if (rotation_) rotation_->stop();
   inbound_.stop();
   epmd_.stop();
   peers_.stop();
@@ -79,7 +129,12 @@ void Proxy::stop() {
 }
 
 bool Proxy::ready(std::string& why_not) const {
-  if (std::chrono::system_clock::now() >= tls_.current()->not_after()) {
+  const auto tls = tls_.current();
+  if (!tls) {
+    why_not = "no identity yet";
+    return false;
+  }
+  if (tls->expired(std::chrono::system_clock::now())) {
     why_not = "identity expired";
     return false;
   }
@@ -91,19 +146,38 @@ bool Proxy::ready(std::string& why_not) const {
 }
 
 std::string Proxy::metrics_text() {
-  metrics_.gauge("distls_identity_expiry_seconds") =
-      unix_seconds(tls_.current()->not_after()) - unix_seconds(std::chrono::system_clock::now());
+  if (const auto tls = tls_.current())
+    metrics_.gauge("distls_identity_expiry_seconds") =
+        unix_seconds(tls->not_after()) - unix_seconds(std::chrono::system_clock::now());
   metrics_.gauge("distls_connections_active") = static_cast<std::int64_t>(limiter_.active());
   return metrics_.render();
 }
 
 std::string Proxy::certs_json() const {
-  const auto tls = tls_.current();
   json::object o;
   o["node"] = config_.node.full();
-  o["serial"] = tls->serial();
-  o["not_after"] = unix_seconds(tls->not_after());
   o["source"] = config_.cert_source;
+  if (const auto tls = tls_.current()) {
+    const auto& s = tls->summary();
+    json::array trust;
+    for (const auto& t : s.trust) trust.emplace_back(t);
+    o["serial"] = s.serial;
+    o["subject"] = s.subject;
+    o["issuer"] = s.issuer;
+    o["not_before"] = unix_seconds(s.not_before);
+    o["not_after"] = unix_seconds(s.not_after);
+    o["expires_in_s"] = unix_seconds(s.not_after) - unix_seconds(std::chrono::system_clock::now());
+    o["trust_bundle"] = std::move(trust);
+  } else {
+    o["serial"] = nullptr;
+  }
+  if (rotation_) {
+    const auto& sched = rotation_->schedule();
+    o["renewal_failures"] = sched.failures();
+    if (auto next = sched.next_attempt()) o["next_renewal"] = unix_seconds(*next);
+  }
+  o["renewals_ok"] = metrics_.value("distls_renewals_total", "result=\"ok\"");
+  o["renewals_failed"] = metrics_.value("distls_renewals_total", "result=\"failed\"");
   return json::serialize(o) + "\n";
 }
 
@@ -138,11 +212,19 @@ int run_proxy_command(const std::vector<std::string>& args) {
     std::cerr << "distls proxy: " << e.what() << "\n";
     return 1;
   }
+  asio::signal_set hup(io, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_hup = [&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    proxy->reload();
+    hup.async_wait(on_hup);
+  };
+  hup.async_wait(on_hup);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log.info("shutdown", {{"signal", sig}});
     proxy->stop();
+    hup.cancel();
     io.stop();
   });
   proxy->start();

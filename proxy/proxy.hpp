@@ -7,9 +7,13 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "distls/file_watch.hpp"
+#include "distls/local_ca.hpp"
+#include "distls/rotation.hpp"
 #include "proxy/admin_server.hpp"
 #include "proxy/config.hpp"
 #include "proxy/epmd_service.hpp"
+#include "proxy/identity_manager.hpp"
 #include "proxy/inbound_listener.hpp"
 #include "proxy/node_registry.hpp"
 #include "proxy/peer_ports.hpp"
@@ -25,10 +29,15 @@ class Proxy {
 
   void start();
   void stop();
+  // SIGHUP: look at the watched files now.
+  void reload();
 
   bool ready(std::string& why_not) const;
 
  private:
+  void init_identity(boost::asio::io_context& io);
+  std::variant<std::chrono::system_clock::time_point, std::string> renew_from_local_ca();
+
   std::string certs_json() const;
   std::string peers_json() const;
   std::string metrics_text();
@@ -37,6 +46,10 @@ class Proxy {
   Logger& log_;
   Metrics& metrics_;
   TlsProvider tls_;
+  IdentityManager identity_;
+  std::optional<certs::LocalCa> local_ca_;
+  std::optional<Rotation> rotation_;
+  std::optional<FileWatch> watch_;
   ConnectionLimiter limiter_;
   ProxyContext ctx_;
   NodeRegistry registry_;

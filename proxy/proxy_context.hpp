@@ -11,8 +11,8 @@
 
 #include "distls/node_name.hpp"
 #include "proxy/connection_limiter.hpp"
-#include "proxy/log.hpp"
-#include "proxy/metrics.hpp"
+#include "distls/log.hpp"
+#include "distls/metrics.hpp"
 #include "proxy/tls_provider.hpp"
 
 namespace distls {
@@ -35,6 +35,22 @@ struct ProxyContext {
   // peers (and their logs) see this pod's address.
   std::optional<boost::asio::ip::address> source_address;
 };
+
+// The TLS context for a new handshake, or why there is none to use: no identity yet, or
+// one that expired without a renewal. Presenting an expired cert would only earn a
+// refusal from the peer; refusing here says why in our own log.
+inline std::shared_ptr<const TlsContext> usable_tls(ProxyContext& ctx, std::string& why_not) {
+  auto tls = ctx.tls.current();
+  if (!tls) {
+    why_not = "no_identity";
+    return nullptr;
+  }
+  if (tls->expired(std::chrono::system_clock::now())) {
+    why_not = "identity_expired";
+    return nullptr;
+  }
+  return tls;
+}
 
 // Counts a refused or failed connection under its reason; the log line is the caller's.
 inline void count_failure(ProxyContext& ctx, std::string_view direction, std::string_view reason) {

@@ -59,6 +59,14 @@ ossl::SslCtx make_ctx(const SSL_METHOD* method, const Identity& id, const TlsOpt
   return ctx;
 }
 
+std::string name_of(const X509_NAME* name) {
+  ossl::Bio bio{BIO_new(BIO_s_mem())};
+  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return "?";
+  char* p = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &p);
+  return std::string(p, static_cast<std::size_t>(n));
+}
+
 }  // namespace
 
 int parse_tls_version(std::string_view v) {
@@ -71,8 +79,9 @@ std::shared_ptr<const TlsContext> TlsContext::build(const Identity& id, const Tl
   auto t = std::make_shared<TlsContext>();
   t->server_ = make_ctx(TLS_server_method(), id, opts, true);
   t->client_ = make_ctx(TLS_client_method(), id, opts, false);
-  t->serial_ = id.serial_hex();
-  t->not_after_ = id.not_after();
+  t->summary_ = {id.serial_hex(), id.subject(), name_of(X509_get_issuer_name(id.leaf())), id.not_before(),
+                 id.not_after(), {}};
+  for (const auto& ca : id.trust) t->summary_.trust.push_back(name_of(X509_get_subject_name(ca.get())));
   return t;
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "distls/identity.hpp"
 #include "distls/ossl.hpp"
@@ -22,16 +23,27 @@ class TlsContext {
   // Throws ossl::Error when the identity cannot be installed.
   static std::shared_ptr<const TlsContext> build(const Identity& id, const TlsOptions& opts);
 
+  // What /certs and the logs say about the identity this context presents.
+  struct Summary {
+    std::string serial;
+    std::string subject;
+    std::string issuer;
+    std::chrono::system_clock::time_point not_before;
+    std::chrono::system_clock::time_point not_after;
+    std::vector<std::string> trust;  // subjects of the CAs in the bundle
+  };
+
   SSL_CTX* server() const { return server_.get(); }
   SSL_CTX* client() const { return client_.get(); }
-  const std::string& serial() const { return serial_; }
-  std::chrono::system_clock::time_point not_after() const { return not_after_; }
+  const Summary& summary() const { return summary_; }
+  const std::string& serial() const { return summary_.serial; }
+  std::chrono::system_clock::time_point not_after() const { return summary_.not_after; }
+  bool expired(std::chrono::system_clock::time_point now) const { return now >= summary_.not_after; }
 
  private:
   ossl::SslCtx server_;
   ossl::SslCtx client_;
-  std::string serial_;
-  std::chrono::system_clock::time_point not_after_;
+  Summary summary_;
 };
 
 // Parses "1.2" or "1.3" into an OpenSSL version constant; 0 when neither.

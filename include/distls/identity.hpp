@@ -10,6 +10,9 @@
 
 namespace distls {
 
+// A certificate's serial as upper-case hex without separators ("" for nullptr).
+std::string serial_hex(X509* cert);
+
 struct Identity {
   ossl::PKey key;
   std::vector<ossl::X509Ptr> chain;  // leaf first, then intermediates

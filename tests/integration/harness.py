@@ -27,6 +27,7 @@ the work directory even when everything passed.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -501,11 +502,13 @@ class CertFiles:
 class Ca:
     """A CA made by `distls ca init`; issue() runs `distls ca issue`."""
 
-    def __init__(self, cluster: "Cluster", label: str, ttl: str | None = None) -> None:
+    def __init__(self, cluster: "Cluster", label: str, ttl: str | None = None,
+                 cn: str | None = None) -> None:
         self.cluster = cluster
         self.label = label
+        self.cn = cn or "distls CA"
         self.dir = cluster.work / f"ca-{label}"
-        cluster.run_distls(["ca", "init", "--out", str(self.dir)]
+        cluster.run_distls(["ca", "init", "--out", str(self.dir), "--cn", self.cn]
                            + (["--ttl", ttl] if ttl else []))
         self.cert = self.dir / "ca.crt"
         self.key = self.dir / "ca.key"
@@ -524,14 +527,23 @@ class Ca:
 class Pod:
     """distls proxy + `app@127.0.0.N` node on loopback alias 127.0.0.N."""
 
-    def __init__(self, cluster: "Cluster", n: int, certs: CertFiles,
-                 trust_bundle: Path | None = None, extra_distls_args: Iterable[str] = ()) -> None:
+    def __init__(self, cluster: "Cluster", n: int, certs: CertFiles | None,
+                 trust_bundle: Path | None = None, extra_distls_args: Iterable[str] = (),
+                 source_args: Iterable[str] | None = None) -> None:
+        """certs: files for `--cert-source file`; or source_args: the whole cert-source
+        part of the command line (e.g. local-ca with its CA files)."""
         self.cluster = cluster
         self.n = n
         self.ip = f"127.0.0.{n}"
         self.name = f"app@{self.ip}"
         self.certs = certs
-        self.trust_bundle = trust_bundle or certs.trust_bundle
+        self.trust_bundle = trust_bundle or (certs.trust_bundle if certs else None)
+        if source_args is None:
+            if certs is None:
+                raise ValueError("a pod needs certs or source_args")
+            source_args = ["--cert-source", "file", "--cert", str(certs.cert),
+                           "--key", str(certs.key), "--trust-bundle", str(self.trust_bundle)]
+        self._source_args = list(source_args)
         self.tls_port = cluster.tls_port
         self.epmd_port = free_port()
         self.admin_port = free_port()
@@ -559,10 +571,7 @@ class Pod:
                 "--peer-port", str(self.tls_port),
                 "--epmd", f"127.0.0.1:{self.epmd_port}",
                 "--admin", f"127.0.0.1:{self.admin_port}",
-                "--cert-source", "file",
-                "--cert", str(self.certs.cert),
-                "--key", str(self.certs.key),
-                "--trust-bundle", str(self.trust_bundle),
+                *self._source_args,
                 *self._extra_distls_args]
         self.distls = self.cluster.spawn(f"distls {self.ip}", argv, self.distls_log,
                                          env=distls_env())
@@ -615,6 +624,13 @@ class Pod:
     def nodes(self) -> list[str]:
         return self.node.nodes()
 
+    def cert_status(self) -> dict:
+        """The admin /certs document: the identity this pod's distls presents now."""
+        status, body = http_get(self.admin_url + "/certs")
+        if status != 200:
+            raise RuntimeError(f"{self.admin_url}/certs answered {status}: {body}")
+        return json.loads(body)
+
     def dist_port(self) -> int:
         """The port the node registered with distls, i.e. its distribution listener."""
         return epmd_names(self.epmd_port)["app"]
@@ -655,8 +671,8 @@ class Cluster:
                                f"{result.stderr}{result.stdout}")
         return result
 
-    def ca(self, label: str, ttl: str | None = None) -> Ca:
-        return Ca(self, label, ttl)
+    def ca(self, label: str, ttl: str | None = None, cn: str | None = None) -> Ca:
+        return Ca(self, label, ttl, cn)
 
     def bundle(self, label: str, *cas: Ca) -> Path:
         """A trust bundle file holding the certificates of several CAs."""
@@ -664,7 +680,7 @@ class Cluster:
         path.write_bytes(b"".join(ca.cert.read_bytes() for ca in cas))
         return path
 
-    def pod(self, n: int, certs: CertFiles, **kwargs) -> Pod:
+    def pod(self, n: int, certs: CertFiles | None, **kwargs) -> Pod:
         """Start pod n (127.0.0.n) and wait until its node is registered and ready."""
         pod = Pod(self, n, certs, **kwargs)
         self.pods.append(pod)

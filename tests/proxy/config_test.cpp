@@ -65,6 +65,20 @@ TEST(Config, OptionsAndEqualsForm) {
   EXPECT_EQ(c.peer_idle_timeout, std::chrono::seconds(60));
 }
 
+TEST(Config, LocalCa) {
+  auto c = parse_proxy_config({"--node", "app@10.0.0.5", "--cert-source", "local-ca", "--ca-cert", "ca.crt",
+                               "--ca-key", "ca.key", "--cert-ttl", "10m", "--uri-san", "spiffe://td/ns/a/sa/b",
+                               "--uri-san", "spiffe://td/x"},
+                              env_of({}));
+  EXPECT_EQ(c.cert_source, "local-ca");
+  EXPECT_EQ(c.trust_bundle_file, "ca.crt");  // trusts its own CA unless told otherwise
+  EXPECT_EQ(c.cert_ttl, std::chrono::minutes(10));
+  EXPECT_EQ(c.uri_sans, (std::vector<std::string>{"spiffe://td/ns/a/sa/b", "spiffe://td/x"}));
+  EXPECT_EQ(error_of({"--node", "app@h", "--cert-source", "local-ca", "--ca-cert", "c", "--ca-key", "k",
+                      "--cert-ttl", "5s"}),
+            "--cert-ttl: '5s' is below 10s");
+}
+
 TEST(Config, EnvironmentAndPrecedence) {
   auto env = env_of({{"DISTLS_NODE", "app@10.0.0.9"}, {"DISTLS_CERT", "c"}, {"DISTLS_KEY", "k"},
                      {"DISTLS_TRUST_BUNDLE", "t"}, {"DISTLS_PEER_PORT", "5555"}});
@@ -96,7 +110,11 @@ TEST(Config, ErrorsNameTheOption) {
             "--handshake-timeout: '10' is not a duration such as 30s, 10m or 1h");
   EXPECT_EQ(error_of(with({"--max-connections", "-1"})), "--max-connections: '-1' is not a positive number");
   EXPECT_EQ(error_of(with({"--cert-source", "vault"})),
-            "--cert-source: 'vault' is not available in this build (supported: file)");
+            "--cert-source: 'vault' is not a cert source (file, local-ca)");
+  EXPECT_EQ(error_of(with({"--ca-key", "k"})), "--ca-key: only used with --cert-source local-ca");
+  EXPECT_EQ(error_of({"--node", "app@h", "--cert-source", "local-ca", "--ca-cert", "c"}),
+            "--ca-key: required with --cert-source local-ca");
+  EXPECT_EQ(error_of(with({"--uri-san", "app"})), "--uri-san: 'app' is not a URI such as spiffe://td/ns/app/sa/app");
   EXPECT_EQ(error_of(with({"--log-level", "loud"})), "--log-level: 'loud' is not debug, info, warn or error");
 }
 

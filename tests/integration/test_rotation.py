@@ -1,0 +1,147 @@
+"""Self-renewing certificates under load: three pods with `--cert-source local-ca`
+and a 10 s certificate lifetime exchange messages without pause while every distls
+renews several times, and the trust bundle walks a CA rotation (old CA -> both ->
+new CA). Nothing may drop: no nodedown, no lost or reordered message, and new
+handshakes present the renewed certificates.
+"""
+
+import os
+import time
+import unittest
+from pathlib import Path
+
+from erlterm import Atom, format_atom
+from harness import Ca, ClusterTestCase, wait_for
+
+POD_NUMBERS = (2, 3, 4)
+TTL = "10s"          # the shortest distls accepts: renewals every 7-9 s
+RENEWALS = 3
+SLOW = 120.0         # deadline for waits that span several renewals
+
+
+def replace_atomically(path: Path, data: bytes) -> None:
+    """As a Secret mount or a careful operator updates a file: write aside, rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class RotationTestCase(ClusterTestCase):
+
+    def start_pods(self, ca_cert: Path, ca_key: Path, trust: Path) -> list:
+        pods = [self.cluster.pod(n, None, source_args=[
+            "--cert-source", "local-ca", "--ca-cert", str(ca_cert), "--ca-key", str(ca_key),
+            "--trust-bundle", str(trust), "--cert-ttl", TTL, "--reload-interval", "1s"])
+            for n in POD_NUMBERS]
+        for pod in pods:
+            self.addCleanup(pod.stop)
+            self.assertEqual(pod.eval("distls_test_repl:serve().")[0], "ok")
+        first, *rest = pods
+        for pod in rest:
+            self.assertIs(first.connect(pod), True)
+        self.cluster.wait_for_mesh(pods)
+        return pods
+
+    def start_traffic(self, pods) -> None:
+        for pod in pods:
+            targets = ", ".join(format_atom(p.name) for p in pods if p is not pod)
+            self.assertEqual(pod.eval(f"distls_test_traffic:start([{targets}])."), "ok")
+
+    def stop_traffic(self, pods) -> None:
+        for pod in pods:
+            round_trips, failures, downs = pod.eval("distls_test_traffic:stop().", timeout=60)
+            with self.subTest(pod=pod.name):
+                self.assertEqual(failures, [], "lost, wrong or late replies")
+                self.assertEqual(downs, [], "nodedown during the test")
+                self.assertEqual(len(round_trips), len(pods) - 1)
+                for target, n in round_trips:
+                    self.assertGreater(n, 100, f"traffic to {target} stalled")
+
+    def assert_new_handshake_presents(self, a, b) -> None:
+        """Reconnect a -> b: b's distls sees a's current certificate."""
+        mark = b.distls_log.mark()
+        a.eval(f"erlang:disconnect_node({format_atom(b.name)}).")
+        self.assertIs(a.connect(b), True)
+        serial = a.cert_status()["serial"]
+        event = wait_for(f"{b.name}'s distls to accept {a.name} again",
+                         lambda: b.distls_log.events_since(mark, "tunnel_open", direction="in",
+                                                           peer=a.name))[0]
+        self.assertEqual(event.fields["peer_serial"], serial)
+
+
+class RenewalTest(RotationTestCase):
+
+    def test_renewals_under_traffic_drop_nothing(self) -> None:
+        ca = self.cluster.ca("renew")
+        pods = self.start_pods(ca.cert, ca.key, ca.cert)
+        seen = {pod.name: {pod.cert_status()["serial"]} for pod in pods}
+        self.start_traffic(pods)
+
+        def renewed_enough() -> bool:
+            for pod in pods:
+                seen[pod.name].add(pod.cert_status()["serial"])
+            return all(len(s) > RENEWALS for s in seen.values())
+        wait_for(f"every distls to renew {RENEWALS} times", renewed_enough, SLOW, interval=0.5)
+
+        # The traffic kept going through renewals: the tunnels never noticed.
+        before = {p.name: sum(n for _, n in p.eval("distls_test_traffic:stats().")) for p in pods}
+        time.sleep(0.5)
+        for pod in pods:
+            self.assertGreater(sum(n for _, n in pod.eval("distls_test_traffic:stats().")),
+                               before[pod.name])
+        self.stop_traffic(pods)
+        for pod in pods:
+            doc = pod.cert_status()
+            self.assertGreaterEqual(doc["renewals_ok"], RENEWALS)
+            self.assertEqual(doc["renewals_failed"], 0)
+            self.assertGreater(doc["expires_in_s"], 0)
+        # A fresh handshake presents the latest certificate.
+        self.assert_new_handshake_presents(pods[0], pods[1])
+
+
+class CaRotationTest(RotationTestCase):
+
+    def test_old_ca_then_both_then_new_ca_while_messages_flow(self) -> None:
+        old = self.cluster.ca("old", cn="distls CA old")
+        new = self.cluster.ca("new", cn="distls CA new")
+        # What every pod mounts: the signing CA (the local-ca source re-reads it at each
+        # renewal) and the trust bundle (watched for changes).
+        mount = self.cluster.work / "mount"
+        mount.mkdir()
+        signer_cert, signer_key, trust = mount / "ca.crt", mount / "ca.key", mount / "trust.crt"
+        replace_atomically(signer_cert, old.cert.read_bytes())
+        replace_atomically(signer_key, old.key.read_bytes())
+        replace_atomically(trust, old.cert.read_bytes())
+        pods = self.start_pods(signer_cert, signer_key, trust)
+        self.start_traffic(pods)
+
+        def all_pods(what: str, check) -> None:
+            wait_for(what, lambda: all(check(p.cert_status()) for p in pods), SLOW, interval=0.5)
+
+        # 1. Trust both CAs everywhere.
+        replace_atomically(trust, old.cert.read_bytes() + new.cert.read_bytes())
+        all_pods("every distls to trust both CAs", lambda d: len(d["trust_bundle"]) == 2)
+        # 2. The signer switches: every leaf renews under the new CA.
+        replace_atomically(signer_key, new.key.read_bytes())
+        replace_atomically(signer_cert, new.cert.read_bytes())
+        all_pods("every leaf to come from the new CA", lambda d: new.cn in d["issuer"])
+        # 3. Drop the old CA.
+        replace_atomically(trust, new.cert.read_bytes())
+        all_pods("every distls to trust only the new CA",
+                 lambda d: len(d["trust_bundle"]) == 1 and new.cn in d["trust_bundle"][0])
+
+        self.stop_traffic(pods)
+        self.assert_new_handshake_presents(pods[1], pods[2])
+        # A node still holding a leaf from the old CA is out now.
+        straggler = self.cluster.pod(6, old.issue("app@127.0.0.6"),
+                                     trust_bundle=self.cluster.bundle("both", old, new))
+        self.addCleanup(straggler.stop)
+        mark = pods[0].distls_log.mark()
+        self.assertIs(straggler.connect(pods[0]), False)
+        wait_for("the old-CA straggler's refusal",
+                 lambda: pods[0].distls_log.events_since(mark, "tunnel_refused",
+                                                         reason="untrusted_chain"))
+
+
+if __name__ == "__main__":
+    unittest.main()
