@@ -143,5 +143,45 @@ class CaRotationTest(RotationTestCase):
                                                          reason="untrusted_chain"))
 
 
+class FileReloadTest(RotationTestCase):
+
+    def test_file_source_follows_rewritten_files_and_keeps_serving_on_broken_ones(self) -> None:
+        ca = self.cluster.ca("files")
+        certs = [ca.issue(f"app@127.0.0.{n}") for n in POD_NUMBERS]
+        pods = [self.cluster.pod(n, c, extra_distls_args=["--reload-interval", "1s"])
+                for n, c in zip(POD_NUMBERS, certs)]
+        for pod in pods:
+            self.addCleanup(pod.stop)
+            self.assertEqual(pod.eval("distls_test_repl:serve().")[0], "ok")
+        pods[0].connect(pods[1])
+        pods[0].connect(pods[2])
+        self.cluster.wait_for_mesh(pods)
+        self.start_traffic(pods)
+        target, files = pods[1], certs[1]
+        first = target.cert_status()["serial"]
+
+        # A half-updated pair: the new cert arrives before its key. Refused, old kept.
+        fresh = ca.issue(target.name, label="fresh")
+        mark = target.distls_log.mark()
+        replace_atomically(files.cert, fresh.cert.read_bytes())
+        wait_for("the mismatched pair to be refused",
+                 lambda: target.distls_log.events_since(mark, "identity_refused", origin="files"))
+        self.assertEqual(target.cert_status()["serial"], first)
+        # The key follows: installed.
+        replace_atomically(files.key, fresh.key.read_bytes())
+        wait_for("the new pair to be installed",
+                 lambda: target.cert_status()["serial"] != first)
+        second = target.cert_status()["serial"]
+        # Garbage in the cert file: refused, the second identity stays in force.
+        mark = target.distls_log.mark()
+        replace_atomically(files.cert, b"-----BEGIN CERTIFICATE-----\nnot base64\n")
+        wait_for("the broken file to be refused",
+                 lambda: target.distls_log.events_since(mark, "identity_refused", origin="files"))
+        self.assertEqual(target.cert_status()["serial"], second)
+
+        self.stop_traffic(pods)
+        self.assert_new_handshake_presents(target, pods[2])
+
+
 if __name__ == "__main__":
     unittest.main()
