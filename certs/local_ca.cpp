@@ -81,7 +81,8 @@ Leaf LocalCa::issue() const {
   }
   for (const ossl::X509Ptr& c : ca_certs) {
     const int self_signed = X509_self_signed(c.get(), 0);
-    if (self_signed < 0) ossl::fail(cert_path + ": checking whether a CA certificate is self-signed");
+    if (self_signed < 0)
+      ossl::fail(cert_path + ": checking whether a CA certificate is self-signed");
     if (self_signed == 0) leaf.chain.push_back(ossl::share(c.get()));
   }
   return leaf;

@@ -152,9 +152,11 @@ TEST_F(LocalCaTest, RefusesANonCaCert) {
 }
 
 TEST_F(LocalCaTest, RefusesACaWithoutKeyCertSign) {
-  X509_EXTENSION* old = X509_delete_ext(ca.cert.get(), X509_get_ext_by_NID(ca.cert.get(), NID_key_usage, -1));
+  X509_EXTENSION* old =
+      X509_delete_ext(ca.cert.get(), X509_get_ext_by_NID(ca.cert.get(), NID_key_usage, -1));
   X509_EXTENSION_free(old);
-  ossl::X509Ext ku{X509V3_EXT_nconf_nid(nullptr, nullptr, NID_key_usage, "critical,digitalSignature")};
+  ossl::X509Ext ku{
+      X509V3_EXT_nconf_nid(nullptr, nullptr, NID_key_usage, "critical,digitalSignature")};
   ASSERT_EQ(X509_add_ext(ca.cert.get(), ku.get(), -1), 1);
   resign(ca);
   install(ca);
