@@ -107,6 +107,39 @@ std::vector<OptionSpec> make_options() {
            throw ConfigError("'" + std::string(v) + "' is not a positive number");
          c.max_connections = n;
        }},
+      {"discovery", "SPEC", "", "static:N1,N2 | dns-a:NAME | dns-srv:NAME; peers the node connects to",
+       [](ProxyConfig& c, std::string_view v) {
+         const auto basename = c.discovery.basename;
+         const auto refresh = c.discovery.refresh;
+         try {
+           c.discovery = parse_discovery(v);
+         } catch (const std::invalid_argument& e) {
+           throw ConfigError(e.what());
+         }
+         c.discovery.basename = basename;
+         c.discovery.refresh = refresh;
+       }},
+      {"basename", "ALIVE", "", "alive part of discovered node names [the alive part of --node]",
+       [](ProxyConfig& c, std::string_view v) {
+         if (!valid_alive(v)) throw ConfigError("'" + std::string(v) + "' is not a node alive name");
+         c.discovery.basename = v;
+       }},
+      {"dns-server", "IP[:PORT],...", "", "DNS servers for discovery and for dialling names [/etc/resolv.conf]",
+       [](ProxyConfig& c, std::string_view v) {
+         for (std::size_t start = 0; start <= v.size();) {
+           auto end = v.find(',', start);
+           if (end == std::string_view::npos) end = v.size();
+           const auto item = v.substr(start, end - start);
+           boost::system::error_code ec;
+           ip::make_address(std::string(item), ec);
+           if (ec && !parse_endpoint(item))
+             throw ConfigError("'" + std::string(item) + "' is not IP, IP:PORT or [IPv6]:PORT");
+           start = end + 1;
+         }
+         c.dns_server = v;
+       }},
+      {"refresh", "DURATION", "5s", "discovery interval (each one jittered by +-20%)",
+       [](ProxyConfig& c, std::string_view v) { c.discovery.refresh = duration_or_throw(v); }},
       {"log-level", "LEVEL", "info", "debug, info, warn or error",
        [](ProxyConfig& c, std::string_view v) {
          auto l = parse_log_level(v);
@@ -211,6 +244,7 @@ ProxyConfig parse_proxy_config(const std::vector<std::string>& args, const EnvLo
     have_node |= o->name == "node";
   }
   if (!have_node) throw ConfigError("--node: required (the local node's full name, e.g. app@10.0.0.5)");
+  if (c.discovery.basename.empty()) c.discovery.basename = c.node.alive;
   auto only_with = [&](bool set, const char* option, const char* source) {
     if (set && c.cert_source != source)
       throw ConfigError(std::string("--") + option + ": only used with --cert-source " + source);

@@ -16,6 +16,7 @@
 
 #include "distls/node_name.hpp"
 #include "distls/log.hpp"
+#include "proxy/discovery.hpp"
 #include "proxy/tls_context.hpp"
 
 namespace distls {
@@ -37,6 +38,8 @@ struct ProxyConfig {
   std::chrono::seconds cert_ttl{3600};                  // local-ca
   std::vector<std::string> uri_sans;                    // extra URI SANs in requested certs
   std::chrono::seconds reload_interval{5};
+  DiscoveryConfig discovery;  // basename defaults to the alive part of --node
+  std::string dns_server;     // "IP[:PORT],..."; empty: /etc/resolv.conf
   TlsOptions tls;
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds peer_idle_timeout{300};

@@ -1,5 +1,7 @@
 #include "proxy/epmd_protocol.hpp"
 
+#include <algorithm>
+
 #include "distls/node_name.hpp"
 
 namespace distls::epmd {
@@ -75,6 +77,9 @@ std::variant<Request, ParseError> parse_request(std::span<const std::uint8_t> bo
     case kNamesReq:
       if (r.left() != 0) return ParseError{"names_trailing_bytes"};
       return Request{NamesRequest{}};
+    case kDistlsPeersReq:
+      if (r.left() != 0) return ParseError{"peers_trailing_bytes"};
+      return Request{PeersRequest{}};
     case kDumpReq:
     case kKillReq:
     case kStopReq:
@@ -120,6 +125,17 @@ std::vector<std::uint8_t> encode_names_resp(std::uint16_t epmd_port,
   put32(out, epmd_port);
   for (const auto& n : names)
     put_bytes(out, "name " + n.name + " at port " + std::to_string(n.port) + "\n");
+  return out;
+}
+
+std::vector<std::uint8_t> encode_peers_resp(const std::vector<std::string>& nodes) {
+  std::vector<std::uint8_t> out{kDistlsPeersReq};
+  const auto count = std::min<std::size_t>(nodes.size(), 0xffff);
+  put16(out, static_cast<std::uint16_t>(count));
+  for (std::size_t i = 0; i < count; ++i) {
+    put16(out, static_cast<std::uint16_t>(nodes[i].size()));
+    put_bytes(out, nodes[i]);
+  }
   return out;
 }
 

@@ -23,6 +23,9 @@ inline constexpr std::uint8_t kNamesReq = 110;       // 'n'
 inline constexpr std::uint8_t kDumpReq = 100;        // 'd'
 inline constexpr std::uint8_t kKillReq = 107;        // 'k'
 inline constexpr std::uint8_t kStopReq = 115;        // 's'
+// distls's one extension: the discovered peer set (docs/discovery.md). 'D' is unused by
+// epmd, old or new.
+inline constexpr std::uint8_t kDistlsPeersReq = 68;  // 'D'
 
 // epmd's own input buffer is 1024 bytes; nothing legitimate is longer.
 inline constexpr std::size_t kMaxRequestLength = 1024;
@@ -53,7 +56,11 @@ struct RefusedRequest {
   friend bool operator==(const RefusedRequest&, const RefusedRequest&) = default;
 };
 
-using Request = std::variant<Alive2Request, PortPlease2Request, NamesRequest, RefusedRequest>;
+struct PeersRequest {
+  friend bool operator==(const PeersRequest&, const PeersRequest&) = default;
+};
+
+using Request = std::variant<Alive2Request, PortPlease2Request, NamesRequest, RefusedRequest, PeersRequest>;
 
 struct ParseError {
   std::string reason;  // short and stable: it becomes a metric label
@@ -83,6 +90,9 @@ struct NameEntry {
 };
 std::vector<std::uint8_t> encode_names_resp(std::uint16_t epmd_port,
                                             const std::vector<NameEntry>& names);
+
+// 'D', Count:2, then Count times NameLen:2 Name. Names beyond 65535 are not sent.
+std::vector<std::uint8_t> encode_peers_resp(const std::vector<std::string>& nodes);
 
 // Request builders, used by tests and by clients of the listener.
 std::vector<std::uint8_t> encode_alive2_req(const Alive2Request& r);

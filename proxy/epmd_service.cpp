@@ -98,6 +98,9 @@ asio::awaitable<void> EpmdService::serve(tcp::socket s) {
   } else if (auto* pp = std::get_if<epmd::PortPlease2Request>(&req)) {
     ctx_.metrics.counter("distls_epmd_requests_total", "type=\"port_please2\"")++;
     reply = epmd::encode_port2_resp(lookup(pp->name, from_loopback, from));
+  } else if (std::holds_alternative<epmd::PeersRequest>(req)) {
+    ctx_.metrics.counter("distls_epmd_requests_total", "type=\"peers\"")++;
+    reply = epmd::encode_peers_resp(ctx_.peers.discovered());
   } else if (std::holds_alternative<epmd::NamesRequest>(req)) {
     ctx_.metrics.counter("distls_epmd_requests_total", "type=\"names\"")++;
     reply = epmd::encode_names_resp(acceptor_.local_endpoint().port(), registry_.names());

@@ -138,6 +138,7 @@ asio::awaitable<void> InboundListener::serve(tcp::socket s) {
   if (!admitted || !admitted->reason.empty()) {
     const std::string reason = admitted ? admitted->reason : "handshake_timeout";
     count_failure(ctx_, "in", reason);
+    if (admitted && admitted->node) ctx_.peers.failed(admitted->node->full(), reason);
     ctx_.log.warn("tunnel_refused",
                   {{"direction", "in"}, {"from", from}, {"reason", reason},
                    {"node", admitted && admitted->node ? admitted->node->full() : std::string("-")},
@@ -171,12 +172,14 @@ asio::awaitable<void> InboundListener::serve(tcp::socket s) {
                                 {"tls", SSL_get_version(tls.ssl())}, {"cipher", SSL_get_cipher_name(tls.ssl())}});
   auto& open = ctx_.metrics.gauge("distls_tunnels_open", "direction=\"in\"");
   ++open;
+  ctx_.peers.tunnel_opened(peer.full(), true);
   ctx_.metrics.counter("distls_tunnels_total", "direction=\"in\"")++;
   auto result = co_await splice(node, tls,
                                 {ctx_.metrics.counter("distls_bytes_sent_total", "direction=\"in\""),
                                  ctx_.metrics.counter("distls_bytes_received_total", "direction=\"in\"")},
                                 asio::buffer(admitted->frame));
   --open;
+  ctx_.peers.tunnel_closed(peer.full(), true);
   ctx_.log.info("tunnel_closed", {{"direction", "in"}, {"peer", peer.full()}, {"sent", result.sent},
                                   {"received", result.received}, {"end", result.end}});
 }

@@ -26,23 +26,24 @@ asio::awaitable<error_code> connect_one(tcp::socket& sock, const tcp::endpoint& 
   co_return cec;
 }
 
-// Resolves (when the host is a name) and connects, trying each address in turn.
-asio::awaitable<error_code> connect_peer(tcp::socket& sock, const NodeName& peer, std::uint16_t port,
-                                         const std::optional<asio::ip::address>& source) {
+// Resolves (c-ares, when the host is a name) and connects, trying each address in turn.
+asio::awaitable<std::pair<std::string, error_code>> connect_peer(ProxyContext& ctx, tcp::socket& sock,
+                                                                 const NodeName& peer) {
+  std::vector<asio::ip::address> addresses;
   if (peer.host_is_ip) {
     error_code ec;
-    auto addr = asio::ip::make_address(peer.host, ec);
-    if (ec) co_return ec;
-    co_return co_await connect_one(sock, tcp::endpoint(addr, port), source);
+    addresses.push_back(asio::ip::make_address(peer.host, ec));
+    if (ec) co_return std::pair{std::string("bad_address"), ec};
+  } else {
+    auto answer = co_await ctx.dns.host(peer.host);
+    if (!answer.ok()) co_return std::pair{"dns_" + answer.error, error_code{asio::error::host_not_found}};
+    addresses = std::move(answer.addresses);
   }
-  tcp::resolver resolver(co_await asio::this_coro::executor);
-  auto [rec, results] =
-      co_await resolver.async_resolve(peer.host, std::to_string(port), as_tuple(use_awaitable));
-  if (rec) co_return rec;
   error_code last = asio::error::host_not_found;
-  for (const auto& r : results)
-    if (!(last = co_await connect_one(sock, r.endpoint(), source))) break;
-  co_return last;
+  for (const auto& a : addresses)
+    if (!(last = co_await connect_one(sock, tcp::endpoint(a, ctx.peer_port), ctx.source_address)))
+      co_return std::pair{std::string(), error_code{}};
+  co_return std::pair{std::string("connect"), last};
 }
 
 }  // namespace
@@ -70,7 +71,7 @@ asio::awaitable<void> run_outbound_tunnel(ProxyContext& ctx, tcp::socket node, N
   }
 
   auto dial = [&]() -> asio::awaitable<std::pair<std::string, error_code>> {
-    if (auto ec = co_await connect_peer(tls.socket(), peer, ctx.peer_port, ctx.source_address)) co_return std::pair{std::string("connect"), ec};
+    if (auto c = co_await connect_peer(ctx, tls.socket(), peer); c.second) co_return c;
     if (auto ec = co_await tls.handshake()) co_return std::pair{tls.failure_label(), ec};
     co_return std::pair{std::string(), error_code{}};
   };
@@ -84,6 +85,7 @@ asio::awaitable<void> run_outbound_tunnel(ProxyContext& ctx, tcp::socket node, N
                                : outcome->second ? outcome->second.message()
                                                  : "certificate does not name " + peer.host;
     count_failure(ctx, "out", reason);
+    ctx.peers.failed(peer.full(), reason);
     ctx.log.warn("tunnel_failed", {{"direction", "out"}, {"peer", peer.full()}, {"port", ctx.peer_port},
                                    {"reason", reason}, {"detail", detail}});
     co_return;  // closing the node's socket makes its connect attempt fail: it retries later
@@ -96,15 +98,18 @@ asio::awaitable<void> run_outbound_tunnel(ProxyContext& ctx, tcp::socket node, N
                                {"cipher", SSL_get_cipher_name(tls.ssl())}, {"setup_ms", ms.count()}});
   auto& open = ctx.metrics.gauge("distls_tunnels_open", "direction=\"out\"");
   ++open;
+  ctx.peers.tunnel_opened(peer.full(), false);
   ctx.metrics.counter("distls_tunnels_total", "direction=\"out\"")++;
   auto result = co_await splice(node, tls,
                                 {ctx.metrics.counter("distls_bytes_sent_total", "direction=\"out\""),
                                  ctx.metrics.counter("distls_bytes_received_total", "direction=\"out\"")});
   --open;
+  ctx.peers.tunnel_closed(peer.full(), false);
   if (result.received == 0 && result.end != "closed") {
     // TLS 1.3 finishes the client's handshake before the server has judged the client's
     // certificate: a refusal arrives as an alert on the first read.
     count_failure(ctx, "out", "rejected_by_peer");
+    ctx.peers.failed(peer.full(), "rejected_by_peer");
     ctx.log.warn("tunnel_failed", {{"direction", "out"}, {"peer", peer.full()}, {"reason", "rejected_by_peer"},
                                    {"detail", result.end}});
     co_return;

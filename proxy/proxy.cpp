@@ -28,7 +28,8 @@ Proxy::Proxy(asio::io_context& io, const ProxyConfig& config, Logger& log, Metri
       tls_(nullptr),
       identity_(tls_, config.tls, log, metrics),
       limiter_(config.max_connections),
-      ctx_{log, metrics, tls_, limiter_,
+      dns_(io.get_executor(), DnsResolver::Options{config.dns_server}),
+      ctx_{log, metrics, tls_, limiter_, dns_, book_,
            Limits{config.handshake_timeout, config.peer_idle_timeout, config.max_connections},
            config.node, config.peer_port,
            config.listen.address().is_unspecified() ? std::nullopt : std::optional(config.listen.address())},
@@ -38,6 +39,8 @@ Proxy::Proxy(asio::io_context& io, const ProxyConfig& config, Logger& log, Metri
       inbound_(io.get_executor(), ctx_, registry_, config.listen),
       epmd_(io.get_executor(), ctx_, registry_, peers_, config.epmd) {
   init_identity(io);
+  if (config.discovery.kind != DiscoveryConfig::Kind::none)
+    discovery_.emplace(io.get_executor(), ctx_, dns_, book_, config.discovery);
   if (config.admin)
     admin_.emplace(io.get_executor(), log,
                    AdminHandlers{[this](std::string& why) { return ready(why); },
@@ -110,6 +113,7 @@ void Proxy::start() {
   inbound_.start();
   epmd_.start();
   if (admin_) admin_->start();
+  if (discovery_) discovery_->start();
   const auto tls = tls_.current();
   log_.info("proxy_started",
             {{"node", config_.node.full()}, {"listen", to_string(inbound_.local_endpoint())},
@@ -120,6 +124,7 @@ void Proxy::start() {
 }
 
 void Proxy::stop() {
+  if (discovery_) discovery_->stop();
   if (watch_) watch_->stop();
   if (rotation_) rotation_->stop();
   inbound_.stop();
@@ -182,10 +187,28 @@ std::string Proxy::certs_json() const {
 }
 
 std::string Proxy::peers_json() const {
-  json::array a;
-  for (const auto& p : peers_.list())
-    a.push_back(json::object{{"node", p.peer}, {"loopback_port", p.port}, {"tunnels", p.active}});
-  return json::serialize(json::object{{"peers", a}}) + "\n";
+  json::object peers;
+  for (const auto& [name, p] : book_.all()) {
+    json::object o{{"discovered", p.discovered},
+                   {"connected", p.tunnels_in + p.tunnels_out > 0},
+                   {"tunnels_in", p.tunnels_in},
+                   {"tunnels_out", p.tunnels_out},
+                   {"failures", p.failures}};
+    o["last_error"] = p.last_error.empty() ? json::value(nullptr) : json::value(p.last_error);
+    if (p.last_error_at) o["last_error_at"] = unix_seconds(*p.last_error_at);
+    if (p.connected_at) o["connected_at"] = unix_seconds(*p.connected_at);
+    peers[name] = std::move(o);
+  }
+  for (const auto& l : peers_.list()) {
+    auto& o = peers[l.peer];
+    if (!o.is_object()) o = json::object{{"discovered", false}, {"connected", false}};
+    o.as_object()["loopback_port"] = l.port;
+  }
+  json::object doc{{"node", config_.node.full()}, {"peers", std::move(peers)}};
+  if (discovery_) doc["discovery"] = config_.discovery.kind == DiscoveryConfig::Kind::static_list ? "static"
+                                     : config_.discovery.kind == DiscoveryConfig::Kind::dns_a   ? "dns-a:" + config_.discovery.name
+                                                                                                 : "dns-srv:" + config_.discovery.name;
+  return json::serialize(doc) + "\n";
 }
 
 int run_proxy_command(const std::vector<std::string>& args) {
@@ -205,6 +228,7 @@ int run_proxy_command(const std::vector<std::string>& args) {
   Metrics metrics;
   asio::io_context io(1);  // one thread: tunnels never share OpenSSL objects across threads
   std::optional<Proxy> proxy;
+  ares_library_init(ARES_LIB_INIT_ALL);  // c-ares's process-wide setup, once, before any channel
   try {
     proxy.emplace(io, config, log, metrics);
   } catch (const std::exception& e) {

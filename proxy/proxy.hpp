@@ -12,6 +12,7 @@
 #include "distls/rotation.hpp"
 #include "proxy/admin_server.hpp"
 #include "proxy/config.hpp"
+#include "proxy/discovery.hpp"
 #include "proxy/epmd_service.hpp"
 #include "proxy/identity_manager.hpp"
 #include "proxy/inbound_listener.hpp"
@@ -51,9 +52,12 @@ class Proxy {
   std::optional<Rotation> rotation_;
   std::optional<FileWatch> watch_;
   ConnectionLimiter limiter_;
+  DnsResolver dns_;
+  PeerBook book_;
   ProxyContext ctx_;
   NodeRegistry registry_;
   PeerPorts peers_;
+  std::optional<Discovery> discovery_;
   InboundListener inbound_;
   EpmdService epmd_;
   std::optional<AdminServer> admin_;

@@ -11,6 +11,8 @@
 
 #include "distls/node_name.hpp"
 #include "proxy/connection_limiter.hpp"
+#include "proxy/dns_resolver.hpp"
+#include "proxy/peer_book.hpp"
 #include "distls/log.hpp"
 #include "distls/metrics.hpp"
 #include "proxy/tls_provider.hpp"
@@ -28,6 +30,8 @@ struct ProxyContext {
   Metrics& metrics;
   TlsProvider& tls;
   ConnectionLimiter& limiter;
+  DnsResolver& dns;
+  PeerBook& peers;
   Limits limits;
   NodeName self;             // --node
   std::uint16_t peer_port;   // --peer-port

@@ -30,6 +30,10 @@
 %% IPv6 (`-proto_dist inet6_tcp'): lookups then go to [::1]:$ERL_EPMD_PORT
 %% and the answer is ::1, as erl_epmd's registration does for inet6; distls
 %% must listen on ::1 for that to work.
+%%
+%% lookup/3 is the full-name lookup itself; distls_dist (the `-proto_dist
+%% distls' entry point) calls it too, so both entry points ask distls the
+%% same question the same way.
 -module(distls_epmd).
 
 %% The callbacks net_kernel, erl_distribution, inet_tcp_dist, inet6_tcp_dist,
@@ -40,6 +44,9 @@
          address_please/3,
          port_please/2, port_please/3,
          names/0, names/1]).
+
+%% The full-name lookup, shared with distls_dist; where distls listens.
+-export([lookup/3, epmd_port/0]).
 
 -include_lib("kernel/include/dist.hrl").
 
@@ -56,9 +63,17 @@
 %% Delegated to erl_epmd
 %%----------------------------------------------------------------------
 
+%% The stock erl_epmd server holds the registration; beside it, linked to it,
+%% distls_discovery dials the peers distls discovered.
 -spec start_link() -> {ok, pid()} | ignore | {error, term()}.
 start_link() ->
-    erl_epmd:start_link().
+    case erl_epmd:start_link() of
+        {ok, Pid} = Ok ->
+            _ = distls_discovery:start(Pid),
+            Ok;
+        Other ->
+            Other
+    end.
 
 -spec register_node(Name, Port) -> {ok, Creation} | {error, term()} when
       Name :: atom() | string(),
@@ -165,8 +180,16 @@ epmd_port() ->
             ?DEFAULT_EPMD_PORT
     end.
 
--spec lookup(string(), inet:ip_address(), timeout()) ->
-          {ok, inet:port_number(), non_neg_integer()} | {error, term()}.
+%% PORT_PLEASE2_REQ for FullName (`alive@host') to the local distls at
+%% Loopback:$ERL_EPMD_PORT: the loopback port distls holds for that node and
+%% the distribution version to speak; {error, noport} when distls knows no
+%% such node, other errors when distls did not answer properly.
+-spec lookup(FullName, Loopback, Timeout) ->
+          {ok, inet:port_number(), Version} | {error, term()} when
+      FullName :: string(),
+      Loopback :: inet:ip_address(),
+      Timeout :: timeout(),
+      Version :: non_neg_integer().
 lookup(FullName, Loopback, Timeout) ->
     Deadline = deadline(Timeout),
     Family = case tuple_size(Loopback) of

@@ -488,6 +488,92 @@ def _node_name(node: "ErlNode | Pod | str") -> str:
     return node if isinstance(node, str) else node.name
 
 
+class Console:
+    """A program on a pseudo-terminal, typed into as a person would: `erl -remsh`,
+    a release's `remote_console`. erl only starts a remote shell on a terminal.
+
+    expect(pattern) waits for a regex in the output not yet consumed; send(line)
+    types a line. Everything it printed goes to <work>/<label>.log. close() kills
+    its process group (it runs in a session of its own); register it as a cleanup.
+    """
+
+    def __init__(self, cluster: "Cluster", label: str, argv: list[str],
+                 env: dict[str, str], cwd: Path | None = None) -> None:
+        import pty  # Unix only, like the rest of the suite; imported where needed
+        self.label = label
+        self.log = LogFile(cluster.work / f"{label}.log")
+        master, slave = pty.openpty()
+        prefix = []
+        if sys.platform.startswith("linux") and shutil.which("setpriv"):
+            prefix = ["setpriv", "--pdeathsig", "KILL", "--"]
+        # TERM matters: on a terminal it cannot drive, erl falls back to a local shell.
+        self.popen = subprocess.Popen(prefix + argv, stdin=slave, stdout=slave, stderr=slave,
+                                      env={"TERM": "xterm", **env}, cwd=cwd,
+                                      start_new_session=True)
+        os.close(slave)
+        self._master = master
+        self._output = ""
+        self._consumed = 0
+        self._cond = threading.Condition()
+        self._eof = False
+        self._reader = threading.Thread(target=self._read, name=f"read {label}", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        with open(self.log.path, "ab") as log:
+            while True:
+                try:
+                    data = os.read(self._master, 65536)
+                except OSError:  # EIO: every holder of the terminal has gone
+                    data = b""
+                if not data:
+                    break
+                log.write(data)
+                log.flush()
+                with self._cond:
+                    self._output += data.decode("utf-8", "replace")
+                    self._cond.notify_all()
+        with self._cond:
+            self._eof = True
+            self._cond.notify_all()
+
+    def expect(self, pattern: str, timeout: float = DEADLINE) -> re.Match:
+        """The first match of `pattern` after what earlier expects consumed."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                m = regex.search(self._output, self._consumed)
+                if m:
+                    self._consumed = m.end()
+                    return m
+                left = deadline - time.monotonic()
+                if self._eof or left <= 0:
+                    state = "exited" if self._eof else "still running"
+                    raise TimeoutError(f"{self.label} ({state}) never printed /{pattern}/; "
+                                       f"it printed:\n{self._output[-3000:]}")
+                self._cond.wait(min(left, 0.5))
+
+    def send(self, line: str) -> None:
+        os.write(self._master, line.encode("utf-8") + b"\n")
+
+    def wait(self, timeout: float = DEADLINE) -> int:
+        return self.popen.wait(timeout=timeout)
+
+    def close(self) -> None:
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.popen.wait()
+        self._reader.join(timeout=10)
+        try:
+            os.close(self._master)
+        except OSError:
+            pass
+
+
 # ---------------------------------------------------------------------------
 # Certificates
 # ---------------------------------------------------------------------------
@@ -520,22 +606,113 @@ class Ca:
         return CertFiles(out / "tls.crt", out / "tls.key", out / "ca.crt")
 
 
+class Dnsmasq:
+    """A real dnsmasq on a loopback port serving the test's "headless Service".
+
+    A/AAAA records come from a hosts directory that dnsmasq re-reads by itself when a
+    file changes (set_hosts); SRV records are command-line options, so set_srv
+    restarts it. stop()/start() simulate the DNS server going away and coming back.
+    """
+
+    DOMAIN = "distls.test"  # every name served lives under it
+
+    def __init__(self, cluster: "Cluster") -> None:
+        self.cluster = cluster
+        self.port = free_port()
+        self.hostsdir = cluster.work / "dns-hosts"
+        self.hostsdir.mkdir(exist_ok=True)
+        self.log = LogFile(cluster.work / "dnsmasq.log")
+        self.srv: list[tuple[str, str, int]] = []
+        self.process: Process | None = None
+        self._generation = 0
+
+    @property
+    def server(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def set_hosts(self, records: dict[str, list[str]]) -> None:
+        """Replace every A/AAAA record: {name: [address, ...]}."""
+        lines = [f"{addr} {name}" for name, addrs in records.items() for addr in addrs]
+        self._generation += 1
+        # Written beside the watched directory and renamed in: dnsmasq sees one complete file.
+        tmp = self.cluster.work / f"dns-hosts.{self._generation}"
+        tmp.write_text("\n".join(lines) + "\n")
+        os.replace(tmp, self.hostsdir / "hosts")
+        if self.process is not None:
+            read = f"read {self.hostsdir / 'hosts'}"
+            wait_for("dnsmasq to read the new hosts file",
+                     lambda: self.log.text_since(0).count(read) >= self._generation)
+
+    def set_srv(self, records: list[tuple[str, str, int]]) -> None:
+        """Replace every SRV record: [(service name, target, port)]; restarts dnsmasq."""
+        self.srv = list(records)
+        if self.process is not None:
+            self.stop()
+            self.start()
+
+    def start(self) -> "Dnsmasq":
+        argv = [shutil.which("dnsmasq") or "/usr/sbin/dnsmasq", "--keep-in-foreground",
+                "--log-facility=-", "--conf-file=/dev/null", "--pid-file",
+                "--no-resolv", "--no-hosts", "--no-poll", "--user=root",
+                "--listen-address=127.0.0.1", "--bind-interfaces", f"--port={self.port}",
+                f"--hostsdir={self.hostsdir}", "--local-ttl=0",
+                # Authoritative for the test domain, as a cluster DNS is for its zone:
+                # a name with only A records gets an empty AAAA answer, not REFUSED.
+                f"--local=/{self.DOMAIN}/"]
+        argv += [f"--srv-host={name},{target},{port}" for name, target, port in self.srv]
+        self.process = self.cluster.spawn("dnsmasq", argv, self.log)
+        self.process.argv = argv
+        wait_for(f"dnsmasq to listen on {self.server}",
+                 lambda: f"127.0.0.1:{self.port}" in " ".join(listening_addresses(self.port))
+                 or self._udp_bound(), check=self.process.check_running)
+        return self
+
+    def _udp_bound(self) -> bool:
+        out = subprocess.run(["ss", "-lunH", f"sport = :{self.port}"], check=True,
+                             capture_output=True, text=True).stdout
+        return f"127.0.0.1:{self.port}" in out
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+
 # ---------------------------------------------------------------------------
 # Pods and the cluster that owns them
 # ---------------------------------------------------------------------------
+
+ENTRY_POINTS = ("epmd_module", "proto_dist")
+
+
+def entry_point_args(entry: str, build: Build) -> list[str]:
+    """The `erl` arguments of a node behind distls, by entry point (docs/erlang.md):
+    `epmd_module` (-epmd_module distls_epmd, as in the README) or `proto_dist`
+    (-proto_dist distls, which keeps its listener on loopback by itself)."""
+    if entry == "epmd_module":
+        return ["-epmd_module", "distls_epmd", "-start_epmd", "false",
+                "-kernel", "inet_dist_use_interface", "{127,0,0,1}",
+                "-pa", str(build.ebin)]
+    if entry == "proto_dist":
+        return ["-proto_dist", "distls", "-start_epmd", "false", "-pa", str(build.ebin)]
+    raise ValueError(f"unknown entry point {entry!r}; one of {ENTRY_POINTS}")
+
 
 class Pod:
     """distls proxy + `app@127.0.0.N` node on loopback alias 127.0.0.N."""
 
     def __init__(self, cluster: "Cluster", n: int, certs: CertFiles | None,
                  trust_bundle: Path | None = None, extra_distls_args: Iterable[str] = (),
-                 source_args: Iterable[str] | None = None) -> None:
+                 source_args: Iterable[str] | None = None, entry: str = "epmd_module",
+                 node_args: Iterable[str] = (), host: str | None = None) -> None:
         """certs: files for `--cert-source file`; or source_args: the whole cert-source
-        part of the command line (e.g. local-ca with its CA files)."""
+        part of the command line (e.g. local-ca with its CA files). entry: how the node
+        reaches distls (see entry_point_args); node_args: more `erl` arguments. host:
+        the node name's host part when it is a DNS name rather than the pod's IP."""
         self.cluster = cluster
         self.n = n
         self.ip = f"127.0.0.{n}"
-        self.name = f"app@{self.ip}"
+        self.name = f"app@{host or self.ip}"
         self.certs = certs
         self.trust_bundle = trust_bundle or (certs.trust_bundle if certs else None)
         if source_args is None:
@@ -551,6 +728,8 @@ class Pod:
         self.distls: Process | None = None
         self.node: ErlNode | None = None
         self._extra_distls_args = list(extra_distls_args)
+        self.entry = entry
+        self._node_args = list(node_args)
 
     def __repr__(self) -> str:
         return f"Pod({self.name}, epmd {self.epmd_port}, tls {self.ip}:{self.tls_port})"
@@ -580,9 +759,7 @@ class Pod:
                  lambda: self._names_or_none() is not None, check=self.distls.check_running)
 
     def start_node(self) -> None:
-        args = ["-epmd_module", "distls_epmd", "-start_epmd", "false",
-                "-kernel", "inet_dist_use_interface", "{127,0,0,1}",
-                "-pa", str(self.cluster.build.ebin)]
+        args = entry_point_args(self.entry, self.cluster.build) + self._node_args
         self.node = ErlNode(self.cluster, self.name, args,
                             {"ERL_EPMD_PORT": str(self.epmd_port)})
         self.node.wait_ready()
@@ -623,6 +800,28 @@ class Pod:
 
     def nodes(self) -> list[str]:
         return self.node.nodes()
+
+    def kill(self) -> None:
+        """kill -9 of the node and its distls, as a crashed pod."""
+        for process in (self.node.process if self.node else None, self.distls):
+            if process is not None and process.running:
+                os.killpg(process.popen.pid, signal.SIGKILL)
+                process.popen.wait()
+
+    def admin(self, path: str) -> dict:
+        status, body = http_get(self.admin_url + path)
+        if status != 200:
+            raise RuntimeError(f"{self.admin_url}{path} answered {status}: {body}")
+        return json.loads(body)
+
+    def metric(self, name: str, labels: str = "") -> float:
+        """One sample from /metrics (0 when absent), e.g. metric("x_total", 'result="ok"')."""
+        status, body = http_get(self.admin_url + "/metrics")
+        key = f"{name}{{{labels}}}" if labels else name
+        for line in body.splitlines():
+            if line.startswith(key + " "):
+                return float(line.split()[-1])
+        return 0.0
 
     def cert_status(self) -> dict:
         """The admin /certs document: the identity this pod's distls presents now."""
@@ -673,6 +872,9 @@ class Cluster:
 
     def ca(self, label: str, ttl: str | None = None, cn: str | None = None) -> Ca:
         return Ca(self, label, ttl, cn)
+
+    def dnsmasq(self) -> Dnsmasq:
+        return Dnsmasq(self)
 
     def bundle(self, label: str, *cas: Ca) -> Path:
         """A trust bundle file holding the certificates of several CAs."""

@@ -29,7 +29,9 @@ class EpmdServiceTest : public ::testing::Test {
   Metrics metrics;
   TlsProvider tls{test::tls_for(ca, "127.0.0.2")};
   ConnectionLimiter limiter{16};
-  ProxyContext ctx{log, metrics, tls, limiter,
+  DnsResolver dns{io.get_executor(), {}};
+  PeerBook book;
+  ProxyContext ctx{log, metrics, tls, limiter, dns, book,
                    Limits{std::chrono::milliseconds(300), std::chrono::minutes(5), 16},
                    *parse_node_name("app@127.0.0.2"), 4370, std::nullopt};
   NodeRegistry registry;

@@ -1,0 +1,315 @@
+%% distls_dist: the `-proto_dist distls' entry point of distls, a distribution
+%% module for nodes whose distribution is carried over mutual TLS by a distls
+%% sidecar. It is the alternative to `-epmd_module distls_epmd'; both give the
+%% same node, and nodes started either way cluster with each other.
+%%
+%% Start a node with:
+%%
+%%   ERL_EPMD_PORT=4369 erl -name app@POD_IP -proto_dist distls \
+%%       -start_epmd false -pa <dir holding distls_dist.beam and distls_epmd.beam>
+%%
+%% What it does, and what it leaves to OTP:
+%%   - listen/2 opens the node's own listener on 127.0.0.1, whether or not
+%%     `-kernel inet_dist_use_interface' is given (when it is, it is obeyed,
+%%     with a warning unless it is a loopback address). The port is chosen as
+%%     inet_tcp_dist chooses it: the epmd module's listen_port_please (a fixed
+%%     `-erl_epmd_port', which relx sets from ERL_DIST_PORT), else
+%%     inet_dist_listen_min/max, else any. The node then registers through the
+%%     epmd module, by default the stock erl_epmd, which talks to distls since
+%%     distls answers at 127.0.0.1:$ERL_EPMD_PORT.
+%%   - setup/5 never asks the epmd module where a peer is: erl_epmd would ask
+%%     the REMOTE host's port 4369, or with a fixed `-erl_epmd_port' dial that
+%%     port on the remote host. It asks the local distls with the FULL node
+%%     name (distls_epmd:lookup/3, the same request distls_epmd sends) and
+%%     connects to the loopback port distls answers; distls carries the bytes
+%%     over TLS to the peer's distls. For a node on this host (a remote
+%%     console) distls answers that node's own port.
+%%   - The handshake is OTP's own (dist_util), driven exactly as
+%%     inet_tcp_dist drives it; accepting, ticks, statistics and socket
+%%     options are inet_tcp_dist's.
+%%   - select/1 accepts any `alive@host' name without resolving the host:
+%%     distls resolves it, possibly with a resolver the node does not use.
+%%
+%% IPv4 loopback only: the node reaches distls at 127.0.0.1. Peers may still
+%% be anything distls can dial.
+-module(distls_dist).
+
+%% The distribution module callbacks net_kernel calls.
+-export([listen/1, listen/2, accept/1, accept_connection/5,
+         setup/5, close/1, select/1, address/0, is_node_name/1,
+         setopts/2, getopts/2]).
+
+%% Spawned by setup/5.
+-export([do_setup/6]).
+
+-include_lib("kernel/include/net_address.hrl").
+-include_lib("kernel/include/dist_util.hrl").
+
+-define(LOOPBACK, {127,0,0,1}).
+%% As distls_epmd: distls answers from memory, and this stays below
+%% net_setuptime's 7 s default, whose timer bounds the whole setup anyway.
+-define(LOOKUP_TIMEOUT, 5000).
+
+%%----------------------------------------------------------------------
+%% Listening and accepting
+%%----------------------------------------------------------------------
+
+-spec listen(atom()) -> {ok, {port(), #net_address{}, integer()}} | {error, term()}.
+listen(Name) ->
+    {ok, Host} = inet:gethostname(),
+    listen(Name, Host).
+
+-spec listen(atom(), string()) ->
+          {ok, {port(), #net_address{}, integer()}} | {error, term()}.
+listen(Name, Host) ->
+    Epmd = net_kernel:epmd_module(),
+    {First, Last} = listen_ports(Epmd, Name, Host),
+    case listen_in_range(First, Last, listen_options()) of
+        {ok, Socket} ->
+            {ok, {_Ip, Port} = Address} = inet:sockname(Socket),
+            case Epmd:register_node(Name, Port, inet_tcp) of
+                {ok, Creation} when Creation >= 0 ->
+                    NetAddress = (inet_tcp_dist:address())#net_address{address = Address},
+                    {ok, {Socket, NetAddress, Creation}};
+                {ok, _NoCreation} ->
+                    %% erl_epmd's answer when registering failed but a fixed
+                    %% port (-erl_epmd_port) is set: it carries on without
+                    %% epmd. Without a registration distls cannot hand this
+                    %% node its inbound tunnels, so refuse to start instead of
+                    %% running unreachable.
+                    inet_tcp:close(Socket),
+                    {error, {not_registered_with_distls, epmd_address()}};
+                {error, _} = Error ->
+                    inet_tcp:close(Socket),
+                    Error
+            end;
+        {error, _} = Error ->
+            Error
+    end.
+
+-spec accept(port()) -> pid().
+accept(Listen) ->
+    inet_tcp_dist:accept(Listen).
+
+-spec accept_connection(pid(), port(), node(), [node()], non_neg_integer()) -> pid().
+accept_connection(AcceptPid, Socket, MyNode, Allowed, SetupTime) ->
+    inet_tcp_dist:accept_connection(AcceptPid, Socket, MyNode, Allowed, SetupTime).
+
+-spec close(port()) -> ok.
+close(Socket) ->
+    inet_tcp_dist:close(Socket).
+
+-spec address() -> #net_address{}.
+address() ->
+    inet_tcp_dist:address().
+
+-spec is_node_name(term()) -> boolean().
+is_node_name(Node) ->
+    inet_tcp_dist:is_node_name(Node).
+
+-spec select(node()) -> boolean().
+select(Node) ->
+    case dist_util:split_node(Node) of
+        {node, _Name, _Host} -> true;
+        _ -> false
+    end.
+
+-spec setopts(port(), [gen_tcp:option()]) -> ok | {error, term()}.
+setopts(Socket, Opts) ->
+    inet_tcp_dist:setopts(Socket, Opts).
+
+-spec getopts(port(), [atom()]) -> {ok, [gen_tcp:option()]} | {error, term()}.
+getopts(Socket, Opts) ->
+    inet_tcp_dist:getopts(Socket, Opts).
+
+%%----------------------------------------------------------------------
+%% Connecting to a peer, through distls
+%%----------------------------------------------------------------------
+
+-spec setup(node(), normal | hidden, node(), longnames | shortnames,
+            non_neg_integer()) -> pid().
+setup(Node, Type, MyNode, LongOrShortNames, SetupTime) ->
+    spawn_opt(?MODULE, do_setup,
+              [self(), Node, Type, MyNode, LongOrShortNames, SetupTime],
+              dist_util:net_ticker_spawn_options()).
+
+-spec do_setup(pid(), node(), normal | hidden, node(), longnames | shortnames,
+               non_neg_integer()) -> no_return().
+do_setup(Kernel, Node, Type, MyNode, LongOrShortNames, SetupTime) ->
+    Host = peer_host(Node, LongOrShortNames),
+    Timer = dist_util:start_timer(SetupTime),
+    case distls_epmd:lookup(atom_to_list(Node), ?LOOPBACK, ?LOOKUP_TIMEOUT) of
+        {ok, Port, Version} ->
+            dist_util:reset_timer(Timer),
+            Options = connect_options([{active, false}, {packet, 2}]),
+            case inet_tcp:connect(?LOOPBACK, Port, Options) of
+                {ok, Socket} ->
+                    handshake(Kernel, Node, Host, Type, MyNode, Timer, Socket,
+                              Port, Version);
+                {error, Reason} ->
+                    %% distls closed that port since the lookup (idle timeout).
+                    ?shutdown2(Node, {distls_port_closed, Port, Reason})
+            end;
+        {error, noport} ->
+            %% distls knows no such node: a pang, as with epmd.
+            ?shutdown2(Node, noport);
+        {error, Reason} ->
+            %% distls itself did not answer: every connection will fail
+            %% until it does, so say so rather than answer a bare pang.
+            error_logger:warning_msg(
+              "distls_dist: no answer from distls at ~s when looking up ~s: ~p~n",
+              [epmd_address(), Node, Reason]),
+            ?shutdown2(Node, {distls_lookup_failed, Reason})
+    end.
+
+%% The same #hs_data inet_tcp_dist builds for an outgoing connection, with
+%% distls's loopback port as the peer's address.
+handshake(Kernel, Node, Host, Type, MyNode, Timer, Socket, Port, Version) ->
+    HSData = #hs_data{
+                kernel_pid = Kernel,
+                other_node = Node,
+                this_node = MyNode,
+                socket = Socket,
+                timer = Timer,
+                this_flags = 0,
+                other_version = Version,
+                f_send = fun inet_tcp:send/2,
+                f_recv = fun inet_tcp:recv/3,
+                f_setopts_pre_nodeup =
+                    fun(S) ->
+                            inet:setopts(S, [{active, false}, {packet, 4}, nodelay()])
+                    end,
+                f_setopts_post_nodeup =
+                    fun(S) ->
+                            inet:setopts(S, [{active, true}, {deliver, port},
+                                             {packet, 4}, nodelay()])
+                    end,
+                f_getll = fun inet:getll/1,
+                f_address =
+                    fun(_, _) ->
+                            #net_address{address = {?LOOPBACK, Port},
+                                         host = Host,
+                                         protocol = tcp,
+                                         family = inet}
+                    end,
+                mf_tick = fun(S) -> inet_tcp_dist:tick(inet_tcp, S) end,
+                mf_getstat = fun inet_tcp_dist:getstat/1,
+                request_type = Type,
+                mf_setopts = fun inet_tcp_dist:setopts/2,
+                mf_getopts = fun inet_tcp_dist:getopts/2
+               },
+    dist_util:handshake_we_started(HSData).
+
+%%----------------------------------------------------------------------
+%% Internal functions
+%%----------------------------------------------------------------------
+
+%% The host part, refusing the names inet_tcp_dist refuses (a short host
+%% with -name unless it is an address, a dotted one with -sname), with its
+%% messages, so the two entry points fail alike.
+peer_host(Node, LongOrShortNames) ->
+    case dist_util:split_node(Node) of
+        {node, _Name, Host} ->
+            Dotted = length(string:split(Host, ".", all)) > 1,
+            case {LongOrShortNames, Dotted} of
+                {longnames, false} ->
+                    case inet:parse_address(Host) of
+                        {ok, _} ->
+                            Host;
+                        {error, _} ->
+                            error_logger:error_msg(
+                              "** System running to use fully qualified hostnames **~n"
+                              "** Hostname ~ts is illegal **~n", [Host]),
+                            ?shutdown(Node)
+                    end;
+                {shortnames, true} ->
+                    error_logger:error_msg(
+                      "** System NOT running to use fully qualified hostnames **~n"
+                      "** Hostname ~ts is illegal **~n", [Host]),
+                    ?shutdown(Node);
+                _ ->
+                    Host
+            end;
+        _ ->
+            error_logger:error_msg("** Nodename ~p illegal **~n", [Node]),
+            ?shutdown(Node)
+    end.
+
+listen_ports(Epmd, Name, Host) ->
+    case call_epmd(Epmd, listen_port_please, [Name, Host]) of
+        {ok, 0} -> listen_port_range();
+        {ok, Port} -> {Port, Port}
+    end.
+
+listen_port_range() ->
+    case application:get_env(kernel, inet_dist_listen_min) of
+        {ok, Min} when is_integer(Min) ->
+            case application:get_env(kernel, inet_dist_listen_max) of
+                {ok, Max} when is_integer(Max) -> {Min, Max};
+                _ -> {Min, Min}
+            end;
+        _ ->
+            {0, 0}
+    end.
+
+listen_in_range(First, Last, _Options) when First > Last ->
+    {error, eaddrinuse};
+listen_in_range(First, Last, Options) ->
+    case inet_tcp:listen(First, Options) of
+        {error, eaddrinuse} -> listen_in_range(First + 1, Last, Options);
+        Other -> Other
+    end.
+
+%% inet_tcp_dist's options: its defaults, then the user's
+%% inet_dist_listen_options, then what distribution needs, which wins. The
+%% address is forced too: loopback unless inet_dist_use_interface says other.
+listen_options() ->
+    Forced = [{active, false}, {packet, 2}, {ip, listen_ip()}],
+    User = [Opt || Opt <- application:get_env(kernel, inet_dist_listen_options, []),
+                   not is_tuple(Opt) orelse not lists:keymember(element(1, Opt), 1, Forced)],
+    Defaults = [Opt || {Key, _} = Opt <- [{reuseaddr, true}, {backlog, 128}],
+                       not lists:keymember(Key, 1, [O || O <- User, is_tuple(O)])],
+    Defaults ++ User ++ Forced.
+
+listen_ip() ->
+    case application:get_env(kernel, inet_dist_use_interface) of
+        undefined ->
+            ?LOOPBACK;
+        {ok, {127, _, _, _} = Ip} ->
+            Ip;
+        {ok, Ip} ->
+            error_logger:warning_msg(
+              "distls_dist: inet_dist_use_interface is ~p, not loopback: peers can "
+              "reach this node's distribution port without distls~n", [Ip]),
+            Ip
+    end.
+
+connect_options(Opts) ->
+    case application:get_env(kernel, inet_dist_connect_options) of
+        {ok, ConnectOpts} -> ConnectOpts ++ Opts;
+        _ -> Opts
+    end.
+
+%% As inet_tcp_dist: on unless dist_nodelay is false.
+nodelay() ->
+    case application:get_env(kernel, dist_nodelay) of
+        {ok, false} -> {nodelay, false};
+        _ -> {nodelay, true}
+    end.
+
+%% An epmd module need not export every callback; erl_epmd stands in, as
+%% inet_tcp_dist does it.
+call_epmd(Mod, Fun, Args) ->
+    _ = code:ensure_loaded(Mod),
+    case erlang:function_exported(Mod, Fun, length(Args)) of
+        true -> apply(Mod, Fun, Args);
+        false -> apply(erl_epmd, Fun, Args)
+    end.
+
+%% Where distls is expected, for messages: as erl_epmd and distls_epmd find it.
+epmd_address() ->
+    Port = case init:get_argument(epmd_port) of
+               {ok, [[PortStr | _] | _]} -> PortStr;
+               error -> "4369"
+           end,
+    "127.0.0.1:" ++ Port.

@@ -1,0 +1,55 @@
+#include "proxy/peer_book.hpp"
+
+namespace distls {
+
+PeerBook::Change PeerBook::set_discovered(const std::set<std::string>& nodes) {
+  Change c;
+  for (auto& [name, p] : peers_)
+    if (p.discovered && !nodes.contains(name)) {
+      p.discovered = false;
+      c.removed.push_back(name);
+    }
+  for (const auto& n : nodes) {
+    auto& p = peers_[n];
+    if (!p.discovered) {
+      p.discovered = true;
+      c.added.push_back(n);
+    }
+  }
+  // Forget peers that are neither listed nor connected: the book stays as large as the
+  // cluster, not as large as its history.
+  std::erase_if(peers_, [](const auto& kv) {
+    const auto& p = kv.second;
+    return !p.discovered && p.tunnels_in == 0 && p.tunnels_out == 0;
+  });
+  return c;
+}
+
+std::vector<std::string> PeerBook::discovered() const {
+  std::vector<std::string> out;
+  for (const auto& [name, p] : peers_)
+    if (p.discovered) out.push_back(name);
+  return out;
+}
+
+void PeerBook::tunnel_opened(const std::string& node, bool inbound) {
+  auto& p = peers_[node];
+  ++(inbound ? p.tunnels_in : p.tunnels_out);
+  p.connected_at = std::chrono::system_clock::now();
+}
+
+void PeerBook::tunnel_closed(const std::string& node, bool inbound) {
+  auto it = peers_.find(node);
+  if (it == peers_.end()) return;
+  auto& count = inbound ? it->second.tunnels_in : it->second.tunnels_out;
+  if (count > 0) --count;
+}
+
+void PeerBook::failed(const std::string& node, const std::string& reason) {
+  auto& p = peers_[node];
+  ++p.failures;
+  p.last_error = reason;
+  p.last_error_at = std::chrono::system_clock::now();
+}
+
+}  // namespace distls
