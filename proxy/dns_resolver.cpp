@@ -57,7 +57,10 @@ struct DnsResolver::Query {
 
 DnsResolver::DnsResolver(asio::any_io_executor ex, const Options& o) : ex_(ex), timer_(ex) {
   ares_options opts{};
-  int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+  int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
+  // Hand SERVFAIL/REFUSED answers to us as such: otherwise c-ares reports every refusing
+  // server as "could not contact", and the log would blame the network for a DNS answer.
+  opts.flags = ARES_FLAG_NOCHECKRESP;
   opts.sock_state_cb = &DnsResolver::on_socket_state;
   opts.sock_state_cb_data = this;
   opts.timeout = static_cast<int>(o.timeout.count());

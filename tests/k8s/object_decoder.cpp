@@ -63,19 +63,6 @@ Schema csr_schema() {
   });
 }
 
-Schema delete_options_schema() {
-  const Schema str = Schema::of(T::string);
-  return Schema::object({
-      {"apiVersion", str},
-      {"kind", str},
-      {"gracePeriodSeconds", Schema::of(T::integer)},
-      {"preconditions", Schema::object({{"uid", str}, {"resourceVersion", str}})},
-      {"orphanDependents", Schema::of(T::boolean)},
-      {"propagationPolicy", str},
-      {"dryRun", Schema::array(str)},
-  });
-}
-
 namespace {
 
 const char* json_kind(const json::value& v) {

@@ -30,7 +30,6 @@ struct Schema {
 
 Schema object_meta_schema();
 Schema csr_schema();
-Schema delete_options_schema();
 
 enum class FieldValidation { ignore, warn, strict };
 

@@ -139,6 +139,16 @@ TEST_F(EpmdServiceTest, RemoteFullNameGetsAPerPeerLoopbackPort) {
   EXPECT_EQ(port_please("other@127.0.0.2"), (std::vector<std::uint8_t>{epmd::kPort2Resp, 1}));
 }
 
+TEST_F(EpmdServiceTest, PeersRequestReturnsTheDiscoveredSet) {
+  auto s = connect();
+  EXPECT_EQ(exchange(s, {0, 1, epmd::kDistlsPeersReq}), (std::vector<std::uint8_t>{'D', 0, 0}));
+  book.set_discovered({"app@127.0.0.3", "app@127.0.0.4"});
+  auto t = connect();
+  const auto reply = exchange(t, {0, 1, epmd::kDistlsPeersReq});
+  const std::string want = std::string("D\0\2\0\15app@127.0.0.3\0\15app@127.0.0.4", 33);
+  EXPECT_EQ(std::string(reply.begin(), reply.end()), want);
+}
+
 TEST_F(EpmdServiceTest, MalformedRequestsCloseTheConnectionAndAreCounted) {
   struct Case {
     std::vector<std::uint8_t> bytes;

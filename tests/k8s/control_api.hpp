@@ -1,0 +1,59 @@
+// The test's side door, under /_double/ and for the admin token only: shape pods, set
+// permissions, add/revoke/rotate tokens, inject failures, compact watch history, end or
+// bookmark open watches, and read the request log. README.md documents every endpoint.
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+#include "tests/k8s/access_rules.hpp"
+#include "tests/k8s/api_request.hpp"
+#include "tests/k8s/fault_injector.hpp"
+#include "tests/k8s/json_util.hpp"
+#include "tests/k8s/object_store.hpp"
+#include "tests/k8s/request_log.hpp"
+#include "tests/k8s/token_registry.hpp"
+#include "tests/k8s/watch_hub.hpp"
+
+namespace distls::k8s {
+
+class ControlApi {
+ public:
+  using Now = std::function<std::chrono::system_clock::time_point()>;
+
+  ControlApi(ObjectStore& store, TokenRegistry& tokens, AccessRules& rules, FaultInjector& faults,
+             RequestLog& log, WatchHub& watches, IdSource& ids, Now now)
+      : store_(store), tokens_(tokens), rules_(rules), faults_(faults), log_(log), watches_(watches), ids_(ids),
+        now_(std::move(now)) {}
+
+  // `req.segments` starts with "_double".
+  Reply handle(const ApiRequest& req);
+
+ private:
+  Reply pods(const ApiRequest& req, const std::string& ns, const std::string& name);
+  Reply permissions(const ApiRequest& req);
+  Reply tokens(const ApiRequest& req);
+  Reply faults(const ApiRequest& req);
+  Reply watches(const ApiRequest& req);
+  Reply requests(const ApiRequest& req);
+  Reply compact(const ApiRequest& req);
+
+  ObjectStore& store_;
+  TokenRegistry& tokens_;
+  AccessRules& rules_;
+  FaultInjector& faults_;
+  RequestLog& log_;
+  WatchHub& watches_;
+  IdSource& ids_;
+  Now now_;
+};
+
+// The pod the control API stores for a PUT body: name and namespace from the URL, uid and
+// creationTimestamp kept from `existing` (or fresh), status.podIP and status.podIPs
+// completed from each other, serviceAccountName defaulted to "default" and phase to
+// "Running".
+Expected<boost::json::object> normalize_pod(const boost::json::value& body, const std::string& ns,
+                                            const std::string& name, const boost::json::object* existing,
+                                            IdSource& ids, std::chrono::system_clock::time_point now);
+
+}  // namespace distls::k8s

@@ -1,0 +1,54 @@
+#include "proxy/discovery.hpp"
+
+#include <gtest/gtest.h>
+
+namespace distls {
+namespace {
+
+TEST(Discovery, ParsesSpecs) {
+  auto s = parse_discovery("static:app@10.0.0.5,app@Host.Example");
+  EXPECT_EQ(s.kind, DiscoveryConfig::Kind::static_list);
+  EXPECT_EQ(s.static_nodes, (std::vector<std::string>{"app@10.0.0.5", "app@host.example"}));
+  s = parse_discovery("dns-a:app-headless.ns.svc.cluster.local");
+  EXPECT_EQ(s.kind, DiscoveryConfig::Kind::dns_a);
+  EXPECT_EQ(s.name, "app-headless.ns.svc.cluster.local");
+  EXPECT_EQ(parse_discovery("dns-srv:_erlang._tcp.app").kind, DiscoveryConfig::Kind::dns_srv);
+  for (const char* bad : {"", "dns-a", "dns-a:", "dns-aaaa:x", "static:app", "static:a@b,,c@d", "dns-a:bad name"})
+    EXPECT_THROW(parse_discovery(bad), std::invalid_argument) << bad;
+}
+
+TEST(Discovery, NodesFromAnswers) {
+  DiscoveryConfig a;
+  a.kind = DiscoveryConfig::Kind::dns_a;
+  a.basename = "app";
+  DnsAnswer ans;
+  ans.addresses = {boost::asio::ip::make_address("10.0.0.5"), boost::asio::ip::make_address("10.0.0.6"),
+                   boost::asio::ip::make_address("fd00::7")};
+  EXPECT_EQ(nodes_from_answer(a, ans, "app@10.0.0.5"), (std::set<std::string>{"app@10.0.0.6", "app@fd00::7"}));
+
+  DiscoveryConfig srv = a;
+  srv.kind = DiscoveryConfig::Kind::dns_srv;
+  ans.targets = {{"app-0.app.ns.svc", 4370, 0, 0}, {"APP-1.app.ns.svc", 4370, 0, 0}, {"bad host", 1, 0, 0}};
+  EXPECT_EQ(nodes_from_answer(srv, ans, "app@app-0.app.ns.svc"), (std::set<std::string>{"app@app-1.app.ns.svc"}));
+}
+
+TEST(PeerBook, TracksDiscoveryAndTunnels) {
+  PeerBook book;
+  auto c = book.set_discovered({"a@h1", "b@h2"});
+  EXPECT_EQ(c.added, (std::vector<std::string>{"a@h1", "b@h2"}));
+  book.tunnel_opened("b@h2", false);
+  book.failed("a@h1", "untrusted_chain");
+  c = book.set_discovered({"c@h3"});
+  EXPECT_EQ(c.removed, (std::vector<std::string>{"a@h1", "b@h2"}));
+  EXPECT_EQ(book.discovered(), (std::vector<std::string>{"c@h3"}));
+  // b is connected, so it stays in the book; a is forgotten.
+  EXPECT_TRUE(book.all().contains("b@h2"));
+  EXPECT_FALSE(book.all().contains("a@h1"));
+  EXPECT_EQ(book.all().at("b@h2").tunnels_out, 1);
+  book.tunnel_closed("b@h2", false);
+  book.set_discovered({"c@h3"});
+  EXPECT_FALSE(book.all().contains("b@h2"));
+}
+
+}  // namespace
+}  // namespace distls
