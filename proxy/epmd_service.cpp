@@ -143,7 +143,8 @@ std::optional<epmd::PortInfo> EpmdService::lookup(const std::string& name, bool 
 
 asio::awaitable<void> EpmdService::hold_registration(tcp::socket& s, const epmd::Alive2Request& req,
                                                      const std::string& from) {
-  const auto creation = registry_.add(req);
+  error_code ec;
+  const auto creation = registry_.add(req, s.remote_endpoint(ec).address());
   const bool extended = req.highest_version >= 6;
   const auto reply = epmd::encode_alive2_resp(creation.has_value(), creation.value_or(0), extended);
   auto [wec, wn] = co_await asio::async_write(s, asio::buffer(reply), as_tuple(use_awaitable));

@@ -103,7 +103,7 @@ asio::awaitable<void> InboundListener::accept_loop() {
 asio::awaitable<void> InboundListener::serve(tcp::socket s) {
   error_code ec;
   const auto remote = s.remote_endpoint(ec);
-  const std::string from = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
+  const std::string from = ec ? "unknown" : to_string(remote);
   auto slot = ctx_.limiter.try_acquire();
   if (!slot) {
     ctx_.metrics.counter("distls_connections_rejected_total", "reason=\"max_connections\"")++;
@@ -154,9 +154,7 @@ asio::awaitable<void> InboundListener::serve(tcp::socket s) {
                                      {"reason", "node_not_registered"}, {"detail", ctx_.self.alive + " has not registered"}});
     co_return;
   }
-  // The node listens on loopback only; protocol 1 is inet6.
-  const auto loop = reg->request.protocol == 1 ? asio::ip::address(asio::ip::address_v6::loopback())
-                                               : asio::ip::address(asio::ip::address_v4::loopback());
+  const auto loop = reg->loopback;
   tcp::socket node(ex_);
   auto connected = co_await within(ctx_.limits.handshake_timeout,
                                    node.async_connect(tcp::endpoint(loop, reg->request.port), as_tuple(use_awaitable)));

@@ -2,7 +2,8 @@
 
 namespace distls {
 
-std::optional<std::uint32_t> NodeRegistry::add(const epmd::Alive2Request& request) {
+std::optional<std::uint32_t> NodeRegistry::add(const epmd::Alive2Request& request,
+                                               boost::asio::ip::address loopback) {
   if (nodes_.contains(request.name)) return std::nullopt;
   // 32-bit creations from OTP 23 on; values 0-3 are the old 2-bit range and mean
   // "unknown" to some peers. A restarted node must get a different creation than its
@@ -12,7 +13,7 @@ std::optional<std::uint32_t> NodeRegistry::add(const epmd::Alive2Request& reques
     c = rng_();
   } while (c < 4 || c == last_creation_);
   last_creation_ = c;
-  nodes_[request.name] = Registration{request, c};
+  nodes_[request.name] = Registration{request, c, loopback};
   return c;
 }
 

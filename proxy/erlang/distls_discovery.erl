@@ -35,11 +35,24 @@ start(Owner) ->
 %% The discovered peer set, as the local distls reports it.
 -spec peers() -> {ok, [node()]} | {error, term()}.
 peers() ->
-    peers({127,0,0,1}, distls_epmd:epmd_port()).
+    peers(loopback(), distls_epmd:epmd_port()).
+
+%% An inet6_tcp node registers over ::1 (erl_epmd does), so distls listens there.
+loopback() ->
+    case init:get_argument(proto_dist) of
+        {ok, [[Proto | _] | _]} ->
+            case string:find(Proto, "inet6") of
+                nomatch -> {127,0,0,1};
+                _ -> {0,0,0,0,0,0,0,1}
+            end;
+        _ ->
+            {127,0,0,1}
+    end.
 
 -spec peers(inet:ip_address(), inet:port_number()) -> {ok, [node()]} | {error, term()}.
 peers(Address, Port) ->
-    case gen_tcp:connect(Address, Port, [binary, {packet, 0}, {active, false}, {nodelay, true}],
+    Family = case tuple_size(Address) of 8 -> inet6; 4 -> inet end,
+    case gen_tcp:connect(Address, Port, [Family, binary, {packet, 0}, {active, false}, {nodelay, true}],
                          ?REQUEST_TIMEOUT_MS) of
         {ok, Socket} ->
             try

@@ -373,13 +373,15 @@ class ErlNode:
     """
 
     def __init__(self, cluster: "Cluster", name: str | None, extra_args: list[str],
-                 env: dict[str, str], label: str | None = None) -> None:
-        """name=None starts a node without distribution; label then names its files."""
+                 env: dict[str, str], label: str | None = None,
+                 prefix: Iterable[str] = ()) -> None:
+        """name=None starts a node without distribution; label then names its files.
+        prefix: words before `erl` (e.g. `ip netns exec NS`)."""
         self.cluster = cluster
         self.name = name
         self.label = label = label or name
         self.log = LogFile(cluster.work / f"{label}.log")
-        argv = ["erl", *(["-name", name] if name else []), "-setcookie", COOKIE, "-noshell",
+        argv = [*prefix, "erl", *(["-name", name] if name else []), "-setcookie", COOKIE, "-noshell",
                 # No busy-waiting schedulers: several nodes share 2 cores.
                 "+sbwt", "none", "+sbwtdcpu", "none", "+sbwtdio", "none",
                 *extra_args,
