@@ -24,17 +24,6 @@ ip::tcp::endpoint endpoint_or_throw(std::string_view v) {
   return *ep;
 }
 
-std::chrono::seconds duration_or_throw(std::string_view v) {
-  auto d = parse_duration(v);
-  if (!d) throw ConfigError("'" + std::string(v) + "' is not a duration such as 30s, 10m or 1h");
-  return *d;
-}
-
-std::string nonempty(std::string_view v) {
-  if (v.empty()) throw ConfigError("must not be empty");
-  return std::string(v);
-}
-
 std::vector<OptionSpec> make_options() {
   return {
       {"node", "ALIVE@HOST", "", "the local node's full name; HOST is this pod's identity (required)",
@@ -60,25 +49,25 @@ std::vector<OptionSpec> make_options() {
          else
            c.admin = endpoint_or_throw(v);
        }},
-      {"cert-source", "file|local-ca", "file", "where the identity comes from",
+      {"cert-source", "file|local-ca|k8s-csr", "file", "where the identity comes from",
        [](ProxyConfig& c, std::string_view v) {
-         if (v != "file" && v != "local-ca")
-           throw ConfigError("'" + std::string(v) + "' is not a cert source (file, local-ca)");
+         if (v != "file" && v != "local-ca" && v != "k8s-csr")
+           throw ConfigError("'" + std::string(v) + "' is not a cert source (file, local-ca, k8s-csr)");
          c.cert_source = v;
        }},
       {"cert", "FILE", "", "PEM certificate chain, leaf first (file source)",
-       [](ProxyConfig& c, std::string_view v) { c.cert_file = nonempty(v); }},
+       [](ProxyConfig& c, std::string_view v) { c.cert_file = nonempty_option(v); }},
       {"key", "FILE", "", "PEM private key (file source)",
-       [](ProxyConfig& c, std::string_view v) { c.key_file = nonempty(v); }},
+       [](ProxyConfig& c, std::string_view v) { c.key_file = nonempty_option(v); }},
       {"trust-bundle", "FILE", "", "PEM CA certificates peers must chain to (local-ca: --ca-cert)",
-       [](ProxyConfig& c, std::string_view v) { c.trust_bundle_file = nonempty(v); }},
+       [](ProxyConfig& c, std::string_view v) { c.trust_bundle_file = nonempty_option(v); }},
       {"ca-cert", "FILE", "", "CA certificate that signs this node's certs (local-ca)",
-       [](ProxyConfig& c, std::string_view v) { c.ca_cert_file = nonempty(v); }},
+       [](ProxyConfig& c, std::string_view v) { c.ca_cert_file = nonempty_option(v); }},
       {"ca-key", "FILE", "", "that CA's private key, read at each renewal, never written (local-ca)",
-       [](ProxyConfig& c, std::string_view v) { c.ca_key_file = nonempty(v); }},
-      {"cert-ttl", "DURATION", "1h", "lifetime of the certs distls obtains (local-ca)",
+       [](ProxyConfig& c, std::string_view v) { c.ca_key_file = nonempty_option(v); }},
+      {"cert-ttl", "DURATION", "1h", "lifetime of the certs distls obtains (local-ca, k8s-csr)",
        [](ProxyConfig& c, std::string_view v) {
-         c.cert_ttl = duration_or_throw(v);
+         c.cert_ttl = duration_option(v);
          if (c.cert_ttl < std::chrono::seconds(10)) throw ConfigError("'" + std::string(v) + "' is below 10s");
        }},
       {"uri-san", "URI", "", "URI SAN (e.g. a SPIFFE ID) to put in obtained certs; repeatable",
@@ -87,8 +76,23 @@ std::vector<OptionSpec> make_options() {
            throw ConfigError("'" + std::string(v) + "' is not a URI such as spiffe://td/ns/app/sa/app");
          c.uri_sans.emplace_back(v);
        }},
+      {"signer-name", "DOMAIN/PATH", "distls.io/erlang-dist", "signerName of the CSRs distls creates (k8s-csr)",
+       [](ProxyConfig& c, std::string_view v) {
+         const auto slash = v.find('/');
+         if (slash == std::string_view::npos || slash == 0 || slash + 1 == v.size())
+           throw ConfigError("'" + std::string(v) + "' is not DOMAIN/PATH such as distls.io/erlang-dist");
+         c.signer_name = v;
+       }},
+      {"kubeconfig", "FILE", "", "kubeconfig for the Kubernetes API (k8s-csr) [in-cluster service account]",
+       [](ProxyConfig& c, std::string_view v) { c.kubeconfig = nonempty_option(v); }},
+      {"context", "NAME", "", "kubeconfig context (k8s-csr) [current-context]",
+       [](ProxyConfig& c, std::string_view v) { c.kube_context = nonempty_option(v); }},
+      {"trust-domain", "DOMAIN", "", "SPIFFE trust domain: adds URI SAN spiffe://DOMAIN/ns/NS/sa/SA (k8s-csr)",
+       [](ProxyConfig& c, std::string_view v) { c.trust_domain = nonempty_option(v); }},
+      {"service-account", "NAME", "", "this pod's service account, for the SPIFFE ID (k8s-csr; downward API)",
+       [](ProxyConfig& c, std::string_view v) { c.service_account = nonempty_option(v); }},
       {"reload-interval", "DURATION", "5s", "how often cert, key and trust bundle files are checked for changes",
-       [](ProxyConfig& c, std::string_view v) { c.reload_interval = duration_or_throw(v); }},
+       [](ProxyConfig& c, std::string_view v) { c.reload_interval = duration_option(v); }},
       {"tls-min", "1.3|1.2", "1.3", "lowest TLS version accepted or offered",
        [](ProxyConfig& c, std::string_view v) {
          const int ver = parse_tls_version(v);
@@ -96,9 +100,9 @@ std::vector<OptionSpec> make_options() {
          c.tls.min_version = ver;
        }},
       {"handshake-timeout", "DURATION", "10s", "deadline for a peer's TLS handshake and first frame",
-       [](ProxyConfig& c, std::string_view v) { c.handshake_timeout = duration_or_throw(v); }},
+       [](ProxyConfig& c, std::string_view v) { c.handshake_timeout = duration_option(v); }},
       {"peer-idle-timeout", "DURATION", "5m", "close a per-peer loopback listener unused this long",
-       [](ProxyConfig& c, std::string_view v) { c.peer_idle_timeout = duration_or_throw(v); }},
+       [](ProxyConfig& c, std::string_view v) { c.peer_idle_timeout = duration_option(v); }},
       {"max-connections", "N", "4096", "tunnels and handshakes held at once",
        [](ProxyConfig& c, std::string_view v) {
          std::size_t n = 0;
@@ -139,7 +143,7 @@ std::vector<OptionSpec> make_options() {
          c.dns_server = v;
        }},
       {"refresh", "DURATION", "5s", "discovery interval (each one jittered by +-20%)",
-       [](ProxyConfig& c, std::string_view v) { c.discovery.refresh = duration_or_throw(v); }},
+       [](ProxyConfig& c, std::string_view v) { c.discovery.refresh = duration_option(v); }},
       {"log-level", "LEVEL", "info", "debug, info, warn or error",
        [](ProxyConfig& c, std::string_view v) {
          auto l = parse_log_level(v);
@@ -177,72 +181,16 @@ const std::vector<OptionSpec>& proxy_options() {
   return options;
 }
 
-std::string env_name(std::string_view option) {
-  std::string e = "DISTLS_";
-  for (char c : option) e += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return e;
-}
-
 std::string proxy_usage() {
-  std::string out =
-      "usage: distls proxy --node ALIVE@HOST --cert-source file --cert F --key F --trust-bundle F [options]\n"
-      "       distls proxy --node ALIVE@HOST --cert-source local-ca --ca-cert F --ca-key F [options]\n\n"
-      "Each option can also be set through the environment variable shown; the command line wins.\n\n";
-  for (const auto& o : proxy_options()) {
-    std::string left = "  --" + std::string(o.name) + " " + std::string(o.metavar);
-    if (left.size() < 34) left.resize(34, ' ');
-    out += left + " " + std::string(o.help);
-    if (!o.fallback.empty()) out += " [" + std::string(o.fallback) + "]";
-    out += "\n" + std::string(36, ' ') + "env " + env_name(o.name) + "\n";
-  }
-  return out;
-}
-
-EnvLookup process_env() {
-  return [](const std::string& name) -> std::optional<std::string> {
-    if (const char* v = std::getenv(name.c_str())) return std::string(v);
-    return std::nullopt;
-  };
+  return options_usage(proxy_options(),
+                       "usage: distls proxy --node ALIVE@HOST --cert-source file --cert F --key F --trust-bundle F [options]\n"
+                       "       distls proxy --node ALIVE@HOST --cert-source local-ca --ca-cert F --ca-key F [options]\n");
 }
 
 ProxyConfig parse_proxy_config(const std::vector<std::string>& args, const EnvLookup& env) {
-  std::map<std::string_view, const OptionSpec*> by_name;
-  for (const auto& o : proxy_options()) by_name[o.name] = &o;
-
-  // Environment first, command line second, so that the command line wins.
-  std::vector<std::pair<const OptionSpec*, std::string>> settings;
-  for (const auto& o : proxy_options())
-    if (auto v = env(env_name(o.name))) settings.emplace_back(&o, *v);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view a = args[i];
-    if (!a.starts_with("--")) throw ConfigError("unexpected argument '" + std::string(a) + "'");
-    a.remove_prefix(2);
-    std::string value;
-    bool has_value = false;
-    if (auto eq = a.find('='); eq != std::string_view::npos) {
-      value = std::string(a.substr(eq + 1));
-      a = a.substr(0, eq);
-      has_value = true;
-    }
-    auto it = by_name.find(a);
-    if (it == by_name.end()) throw ConfigError("--" + std::string(a) + ": unknown option (see distls proxy --help)");
-    if (!has_value) {
-      if (i + 1 >= args.size()) throw ConfigError("--" + std::string(a) + ": needs a value");
-      value = args[++i];
-    }
-    settings.emplace_back(it->second, value);
-  }
-
   ProxyConfig c;
-  bool have_node = false;
-  for (const auto& [o, v] : settings) {
-    try {
-      o->apply(c, v);
-    } catch (const ConfigError& e) {
-      throw ConfigError("--" + std::string(o->name) + ": " + e.what());
-    }
-    have_node |= o->name == "node";
-  }
+  const auto seen = apply_options(c, proxy_options(), args, env, "proxy");
+  const bool have_node = seen.contains("node");
   if (!have_node) throw ConfigError("--node: required (the local node's full name, e.g. app@10.0.0.5)");
   if (c.discovery.basename.empty()) c.discovery.basename = c.node.alive;
   auto only_with = [&](bool set, const char* option, const char* source) {
@@ -253,10 +201,19 @@ ProxyConfig parse_proxy_config(const std::vector<std::string>& args, const EnvLo
   only_with(!c.key_file.empty(), "key", "file");
   only_with(!c.ca_cert_file.empty(), "ca-cert", "local-ca");
   only_with(!c.ca_key_file.empty(), "ca-key", "local-ca");
+  only_with(!c.kubeconfig.empty(), "kubeconfig", "k8s-csr");
+  only_with(!c.trust_domain.empty(), "trust-domain", "k8s-csr");
   if (c.cert_source == "file") {
     if (c.cert_file.empty()) throw ConfigError("--cert: required with --cert-source file");
     if (c.key_file.empty()) throw ConfigError("--key: required with --cert-source file");
     if (c.trust_bundle_file.empty()) throw ConfigError("--trust-bundle: required with --cert-source file");
+  } else if (c.cert_source == "k8s-csr") {
+    if (c.trust_bundle_file.empty())
+      throw ConfigError("--trust-bundle: required with --cert-source k8s-csr (the CA bundle peers chain to)");
+    if (c.cert_ttl < std::chrono::minutes(10))
+      throw ConfigError("--cert-ttl: at least 10m with --cert-source k8s-csr (the API's minimum)");
+    if (!c.trust_domain.empty() && c.service_account.empty())
+      throw ConfigError("--service-account: required with --trust-domain (from the downward API: spec.serviceAccountName)");
   } else if (c.cert_source == "local-ca") {
     if (c.ca_cert_file.empty()) throw ConfigError("--ca-cert: required with --cert-source local-ca");
     if (c.ca_key_file.empty()) throw ConfigError("--ca-key: required with --cert-source local-ca");

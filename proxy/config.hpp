@@ -15,15 +15,12 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "distls/node_name.hpp"
+#include "distls/options.hpp"
 #include "distls/log.hpp"
 #include "proxy/discovery.hpp"
 #include "proxy/tls_context.hpp"
 
 namespace distls {
-
-struct ConfigError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 struct ProxyConfig {
   NodeName node;
@@ -37,6 +34,9 @@ struct ProxyConfig {
   std::string ca_cert_file, ca_key_file;                // local-ca
   std::chrono::seconds cert_ttl{3600};                  // local-ca
   std::vector<std::string> uri_sans;                    // extra URI SANs in requested certs
+  std::string signer_name = "distls.io/erlang-dist";    // k8s-csr
+  std::string kubeconfig, kube_context;                 // k8s-csr; empty: in-cluster
+  std::string trust_domain, service_account;           // k8s-csr: the SPIFFE URI SAN
   std::chrono::seconds reload_interval{5};
   DiscoveryConfig discovery;  // basename defaults to the alive part of --node
   std::string dns_server;     // "IP[:PORT],..."; empty: /etc/resolv.conf
@@ -47,20 +47,10 @@ struct ProxyConfig {
   LogLevel log_level = LogLevel::info;
 };
 
-struct OptionSpec {
-  std::string_view name;     // without the leading dashes
-  std::string_view metavar;
-  std::string_view fallback; // default, as shown in --help; empty when required/none
-  std::string_view help;
-  std::function<void(ProxyConfig&, std::string_view)> apply;  // throws ConfigError(reason)
-};
+using OptionSpec = Option<ProxyConfig>;
 
 const std::vector<OptionSpec>& proxy_options();
-std::string env_name(std::string_view option);  // "cert-ttl" -> "DISTLS_CERT_TTL"
 std::string proxy_usage();
-
-using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
-EnvLookup process_env();
 
 // Throws ConfigError("--opt: reason"). `args` are the words after "proxy".
 ProxyConfig parse_proxy_config(const std::vector<std::string>& args, const EnvLookup& env);

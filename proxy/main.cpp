@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 
 #include "distls/ca_command.hpp"
+#include "distls/signer.hpp"
 #include "proxy/proxy.hpp"
 
 namespace {
@@ -16,6 +17,7 @@ constexpr const char* kUsage =
     "  proxy      run the sidecar beside an Erlang node (distls proxy --help)\n"
     "  ca init    create a local CA               (distls ca init --help)\n"
     "  ca issue   issue a node certificate         (distls ca issue --help)\n"
+    "  signer     approve and sign node CSRs in Kubernetes (distls signer --help)\n"
     "  version    print the version\n";
 
 }  // namespace
@@ -30,6 +32,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (cmd == "proxy") return distls::run_proxy_command(args);
   if (cmd == "ca") return distls::run_ca_command(args);
+  if (cmd == "signer") return distls::k8s::run_signer_command(args);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "distls " << DISTLS_VERSION << " (" << OpenSSL_version(OPENSSL_VERSION) << ")\n";
     return 0;

@@ -1,5 +1,6 @@
 #include "proxy/proxy.hpp"
 
+#include <cctype>
 #include <iostream>
 
 #include <boost/asio/signal_set.hpp>
@@ -70,16 +71,46 @@ void Proxy::init_identity(asio::io_context& io) {
                    });
     return;
   }
-  // local-ca: the trust bundle first, so that the first leaf is checked against it.
+  // local-ca and k8s-csr: the trust bundle first, so that the first leaf is checked against it.
   if (auto err = identity_.load_trust(config_.trust_bundle_file))
     throw std::runtime_error("--trust-bundle: " + *err);
+  watch_.emplace(io.get_executor(), std::vector<std::filesystem::path>{config_.trust_bundle_file}, interval,
+                 [this] { identity_.load_trust(config_.trust_bundle_file); });
+  auto sans = certs::sans_for_host(config_.node.host);
+  sans.uris = config_.uri_sans;
+  if (config_.cert_source == "k8s-csr") {
+    auto conn = config_.kubeconfig.empty() ? k8s::load_in_cluster(process_env())
+                                           : k8s::load_kubeconfig(config_.kubeconfig, config_.kube_context);
+    if (!config_.trust_domain.empty())
+      sans.uris.push_back("spiffe://" + config_.trust_domain + "/ns/" + conn.namespace_name + "/sa/" +
+                          config_.service_account);
+    k8s_.emplace(io.get_executor(), conn, log_, metrics_);
+    k8s::CsrSourceOptions opts;
+    opts.signer_name = config_.signer_name;
+    opts.ttl = config_.cert_ttl;
+    opts.common_name = config_.node.full();
+    opts.sans = sans;
+    // generateName must be a DNS subdomain; alive names may hold more than that allows.
+    std::string prefix = "distls-";
+    for (char ch : config_.node.alive)
+      prefix += std::isalnum(static_cast<unsigned char>(ch)) ? static_cast<char>(std::tolower(static_cast<unsigned char>(ch))) : '-';
+    opts.name_prefix = prefix.substr(0, 40) + "-";
+    csr_source_.emplace(*k8s_, opts, log_);
+    log_.info("k8s_connected", {{"api", conn.describe()}, {"signer", config_.signer_name}});
+    rotation_.emplace(io.get_executor(), log_, metrics_, "k8s-csr",
+                      [this]() -> asio::awaitable<std::variant<std::chrono::system_clock::time_point, std::string>> {
+                        auto got = co_await csr_source_->issue();
+                        if (auto* err = std::get_if<std::string>(&got)) co_return *err;
+                        co_return install(std::move(std::get<certs::Leaf>(got)), "k8s-csr");
+                      });
+    return;  // the first certificate arrives asynchronously; /readyz says when
+  }
   certs::LocalCa::Options opts;
   opts.ca_cert = config_.ca_cert_file;
   opts.ca_key = config_.ca_key_file;
   opts.ttl = config_.cert_ttl;
   opts.common_name = config_.node.full();
-  opts.sans = certs::sans_for_host(config_.node.host);
-  opts.sans.uris = config_.uri_sans;
+  opts.sans = sans;
   local_ca_.emplace(opts);
   if (auto r = renew_from_local_ca(); auto* err = std::get_if<std::string>(&r))
     throw std::runtime_error("--ca-cert/--ca-key: " + *err);
@@ -87,8 +118,6 @@ void Proxy::init_identity(asio::io_context& io) {
                     [this]() -> asio::awaitable<std::variant<std::chrono::system_clock::time_point, std::string>> {
                       co_return renew_from_local_ca();
                     });
-  watch_.emplace(io.get_executor(), std::vector<std::filesystem::path>{config_.trust_bundle_file}, interval,
-                 [this] { identity_.load_trust(config_.trust_bundle_file); });
 }
 
 std::variant<std::chrono::system_clock::time_point, std::string> Proxy::renew_from_local_ca() {
@@ -98,7 +127,12 @@ std::variant<std::chrono::system_clock::time_point, std::string> Proxy::renew_fr
   } catch (const std::exception& e) {
     return std::string(e.what());
   }
-  if (auto err = identity_.install_leaf(std::move(leaf.key), std::move(leaf.chain), "local-ca")) return *err;
+  return install(std::move(leaf), "local-ca");
+}
+
+std::variant<std::chrono::system_clock::time_point, std::string> Proxy::install(certs::Leaf leaf,
+                                                                                  const std::string& origin) {
+  if (auto err = identity_.install_leaf(std::move(leaf.key), std::move(leaf.chain), origin)) return *err;
   return tls_.current()->not_after();
 }
 
@@ -109,7 +143,7 @@ void Proxy::reload() {
 
 void Proxy::start() {
   if (watch_) watch_->start();
-  if (rotation_) rotation_->start(tls_.current()->not_after());
+  if (rotation_) rotation_->start(tls_.current() ? std::optional(tls_.current()->not_after()) : std::nullopt);
   inbound_.start();
   epmd_.start();
   if (admin_) admin_->start();
@@ -119,7 +153,7 @@ void Proxy::start() {
             {{"node", config_.node.full()}, {"listen", to_string(inbound_.local_endpoint())},
              {"epmd", to_string(epmd_.local_endpoint())},
              {"admin", admin_ ? to_string(admin_->local_endpoint()) : std::string("off")},
-             {"peer_port", config_.peer_port}, {"cert_serial", tls->serial()},
+             {"peer_port", config_.peer_port}, {"cert_serial", tls ? tls->serial() : "pending"},
              {"tls_min", config_.tls.min_version == TLS1_2_VERSION ? "1.2" : "1.3"}});
 }
 

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "distls/file_watch.hpp"
+#include "distls/k8s_csr_source.hpp"
 #include "distls/local_ca.hpp"
 #include "distls/rotation.hpp"
 #include "proxy/admin_server.hpp"
@@ -38,6 +39,7 @@ class Proxy {
  private:
   void init_identity(boost::asio::io_context& io);
   std::variant<std::chrono::system_clock::time_point, std::string> renew_from_local_ca();
+  std::variant<std::chrono::system_clock::time_point, std::string> install(certs::Leaf leaf, const std::string& origin);
 
   std::string certs_json() const;
   std::string peers_json() const;
@@ -49,6 +51,8 @@ class Proxy {
   TlsProvider tls_;
   IdentityManager identity_;
   std::optional<certs::LocalCa> local_ca_;
+  std::optional<k8s::Client> k8s_;
+  std::optional<k8s::CsrSource> csr_source_;
   std::optional<Rotation> rotation_;
   std::optional<FileWatch> watch_;
   ConnectionLimiter limiter_;

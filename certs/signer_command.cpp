@@ -1,0 +1,159 @@
+// `distls signer`: the command line around Signer, leader election and the admin server.
+#include <iostream>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "distls/kubeconfig.hpp"
+#include "distls/leader_election.hpp"
+#include "distls/signing_ca.hpp"
+#include "distls/options.hpp"
+#include "distls/signer.hpp"
+#include "proxy/admin_server.hpp"
+#include "proxy/config.hpp"
+
+namespace distls::k8s {
+
+namespace asio = boost::asio;
+
+namespace {
+
+struct SignerConfig {
+  SignerOptions signer;
+  std::string kubeconfig, context;
+  std::optional<asio::ip::tcp::endpoint> admin{asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 9902)};
+  bool leader_elect = false;
+  LeaderElection::Options lease{"", "distls-signer", "", std::chrono::seconds(15), std::chrono::seconds(5)};
+  LogLevel log_level = LogLevel::info;
+};
+
+const std::vector<Option<SignerConfig>>& signer_options() {
+  static const std::vector<Option<SignerConfig>> options{  // immutable table
+      {"signer-name", "DOMAIN/PATH", "distls.io/erlang-dist", "the signerName whose CSRs this signer handles",
+       [](SignerConfig& c, std::string_view v) {
+         const auto slash = v.find('/');
+         if (slash == std::string_view::npos || slash == 0 || slash + 1 == v.size())
+           throw ConfigError("'" + std::string(v) + "' is not DOMAIN/PATH");
+         c.signer.policy.signer_name = v;
+       }},
+      {"ca-cert", "FILE", "", "CA certificate (then intermediates) to sign with (required)",
+       [](SignerConfig& c, std::string_view v) { c.signer.ca_cert = nonempty_option(v); }},
+      {"ca-key", "FILE", "", "that CA's private key, read at each signature (required)",
+       [](SignerConfig& c, std::string_view v) { c.signer.ca_key = nonempty_option(v); }},
+      {"max-ttl", "DURATION", "24h", "longest certificate issued; longer requests are capped",
+       [](SignerConfig& c, std::string_view v) {
+         c.signer.policy.max_ttl = duration_option(v);
+         if (c.signer.policy.max_ttl < std::chrono::minutes(10)) throw ConfigError("'" + std::string(v) + "' is below 10m");
+       }},
+      {"trust-domain", "DOMAIN", "", "SPIFFE trust domain: URI SANs must be spiffe://DOMAIN/ns/NS/sa/SA",
+       [](SignerConfig& c, std::string_view v) { c.signer.policy.trust_domain = nonempty_option(v); }},
+      {"cluster-domain", "DOMAIN", "cluster.local", "for the DNS SANs of pods with hostname and subdomain",
+       [](SignerConfig& c, std::string_view v) { c.signer.policy.cluster_domain = nonempty_option(v); }},
+      {"kubeconfig", "FILE", "", "kubeconfig to use instead of the in-cluster service account",
+       [](SignerConfig& c, std::string_view v) { c.kubeconfig = nonempty_option(v); }},
+      {"context", "NAME", "", "kubeconfig context [current-context]",
+       [](SignerConfig& c, std::string_view v) { c.context = nonempty_option(v); }},
+      {"resync", "DURATION", "5m", "full re-list of CSRs, in case an event was missed",
+       [](SignerConfig& c, std::string_view v) { c.signer.resync = duration_option(v); }},
+      {"admin", "IP:PORT|off", "127.0.0.1:9902", "admin HTTP: /healthz /readyz /metrics",
+       [](SignerConfig& c, std::string_view v) {
+         if (v == "off") return c.admin.reset();
+         auto ep = parse_endpoint(v);
+         if (!ep) throw ConfigError("'" + std::string(v) + "' is not IP:PORT");
+         c.admin = *ep;
+       }},
+      {"leader-elect", "", "false", "hold a Lease; only the holder approves and signs", 
+       [](SignerConfig& c, std::string_view v) { c.leader_elect = parse_flag(v); }, true},
+      {"lease-namespace", "NS", "", "namespace of the Lease [the service account's namespace]",
+       [](SignerConfig& c, std::string_view v) { c.lease.ns = nonempty_option(v); }},
+      {"lease-name", "NAME", "distls-signer", "name of the Lease",
+       [](SignerConfig& c, std::string_view v) { c.lease.name = nonempty_option(v); }},
+      {"lease-identity", "ID", "", "this replica's identity in the Lease [the host name]",
+       [](SignerConfig& c, std::string_view v) { c.lease.identity = nonempty_option(v); }},
+      {"log-level", "LEVEL", "info", "debug, info, warn or error",
+       [](SignerConfig& c, std::string_view v) {
+         auto l = parse_log_level(v);
+         if (!l) throw ConfigError("'" + std::string(v) + "' is not debug, info, warn or error");
+         c.log_level = *l;
+       }},
+  };
+  return options;
+}
+
+}  // namespace
+
+std::string signer_usage() {
+  return options_usage(signer_options(),
+                       "usage: distls signer --ca-cert F --ca-key F [--signer-name S] [--max-ttl 24h] [options]\n");
+}
+
+std::vector<std::string_view> signer_option_names() {
+  std::vector<std::string_view> out;
+  for (const auto& o : signer_options()) out.push_back(o.name);
+  return out;
+}
+
+int run_signer_command(const std::vector<std::string>& args) {
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") {
+      std::cout << signer_usage();
+      return 0;
+    }
+  SignerConfig c;
+  c.signer.policy.signer_name = "distls.io/erlang-dist";
+  try {
+    apply_options(c, signer_options(), args, process_env(), "signer");
+    if (c.signer.ca_cert.empty()) throw ConfigError("--ca-cert: required");
+    if (c.signer.ca_key.empty()) throw ConfigError("--ca-key: required");
+  } catch (const ConfigError& e) {
+    std::cerr << "distls signer: " << e.what() << "\n";
+    return 2;
+  }
+  Logger log(std::cerr, c.log_level);
+  Metrics metrics;
+  asio::io_context io(1);
+  std::optional<Client> client;
+  std::optional<LeaderElection> election;
+  std::optional<AdminServer> admin;
+  try {
+    // The CA is checked once at startup so that a typo fails now, not at the first CSR.
+    certs::SigningCa::load(c.signer.ca_cert, c.signer.ca_key);
+    auto conn = c.kubeconfig.empty() ? load_in_cluster(process_env()) : load_kubeconfig(c.kubeconfig, c.context);
+    client.emplace(io.get_executor(), conn, log, metrics);
+    if (c.leader_elect) {
+      if (c.lease.ns.empty()) c.lease.ns = conn.namespace_name;
+      if (c.lease.identity.empty()) {
+        char host[256] = {};
+        gethostname(host, sizeof host - 1);
+        c.lease.identity = host;
+      }
+      election.emplace(*client, c.lease, log, metrics);
+    }
+    if (c.admin)
+      admin.emplace(io.get_executor(), log,
+                    AdminHandlers{[](std::string&) { return true; },  // a standby replica is healthy too
+                                  [&metrics] { return metrics.render(); }, [] { return std::string("{}\n"); },
+                                  [] { return std::string("{}\n"); }},
+                    *c.admin);
+  } catch (const std::exception& e) {
+    std::cerr << "distls signer: " << e.what() << "\n";
+    return 1;
+  }
+  Signer signer(*client, c.signer, log, metrics, [&election] { return !election || election->leading(); });
+  if (election) asio::co_spawn(io, election->run(), asio::detached);
+  asio::co_spawn(io, signer.run(), asio::detached);
+  if (admin) admin->start();
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log.info("shutdown", {{"signal", sig}});
+    io.stop();
+  });
+  io.run();
+  return 0;
+}
+
+}  // namespace distls::k8s

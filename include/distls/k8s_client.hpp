@@ -1,0 +1,83 @@
+// A small Kubernetes API client on Boost.Beast + Boost.JSON over TLS: the requests
+// distls and `distls signer` make, with timeouts, retries with backoff, Status errors
+// decoded into clear messages, and watches read as a chunked stream of JSON lines.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <boost/json/value.hpp>
+
+#include "distls/kubeconfig.hpp"
+#include "distls/log.hpp"
+#include "distls/metrics.hpp"
+
+namespace distls::k8s {
+
+struct Result {
+  std::string transport_error;  // non-empty when no HTTP answer came (connect, TLS, timeout)
+  int status = 0;
+  boost::json::value body;      // parsed JSON body (null if none or not JSON)
+
+  bool ok() const { return transport_error.empty() && status >= 200 && status < 300; }
+  // "409 Conflict: Operation cannot be fulfilled on ... (reason Conflict)" or the transport
+  // error: what goes into logs.
+  std::string describe() const;
+  // The Status object's reason (NotFound, AlreadyExists, Conflict, Gone, ...), or "".
+  std::string reason() const;
+};
+
+struct ClientOptions {
+  std::chrono::milliseconds timeout{10000};      // one request, connect to last byte
+  int attempts = 4;                              // for retryable failures
+  std::chrono::milliseconds backoff{200};        // doubled per retry, with jitter
+  std::chrono::milliseconds backoff_cap{5000};
+};
+
+// One event of a watch: type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR) and object.
+using WatchHandler = std::function<bool(const std::string& type, const boost::json::value& object)>;
+
+struct WatchEnd {
+  std::string error;  // "" when the server ended the stream (timeoutSeconds) or the handler stopped it
+  int status = 0;     // HTTP status when the watch was refused outright
+};
+
+class Client {
+ public:
+  // Throws K8sConfigError when the connection's certificates cannot be loaded.
+  Client(boost::asio::any_io_executor ex, Connection conn, Logger& log, Metrics& metrics, ClientOptions options = {});
+
+  // GET, PUT and DELETE are retried on transport errors, 429 and 5xx; POST only on
+  // transport errors that happened before the request was sent, and on 429.
+  boost::asio::awaitable<Result> request(boost::beast::http::verb verb, std::string target,
+                                         std::optional<boost::json::value> body = std::nullopt);
+
+  // Streams `target` (which must ask for ?watch=true) and calls `handler` per event until
+  // the server ends the stream, an error occurs, `handler` returns false, or `limit` passes.
+  boost::asio::awaitable<WatchEnd> watch(std::string target, WatchHandler handler,
+                                         std::chrono::seconds limit);
+
+  const Connection& connection() const { return conn_; }
+
+ private:
+  struct Attempt;
+  boost::asio::awaitable<Result> once(boost::beast::http::verb verb, const std::string& target,
+                                      const std::string& body, bool& sent);
+
+  boost::asio::any_io_executor ex_;
+  Connection conn_;
+  Logger& log_;
+  Metrics& metrics_;
+  ClientOptions options_;
+  std::shared_ptr<void> tls_;  // asio::ssl::context, built once from the connection
+};
+
+// Query-string escaping for field selectors and names.
+std::string url_escape(std::string_view s);
+
+}  // namespace distls::k8s
