@@ -79,6 +79,23 @@ TEST(Config, LocalCa) {
             "--cert-ttl: '5s' is below 10s");
 }
 
+TEST(Config, K8sCsr) {
+  auto c = parse_proxy_config({"--node", "app@10.0.0.5", "--cert-source", "k8s-csr", "--trust-bundle", "t.pem",
+                               "--trust-domain", "cluster.local", "--service-account", "app", "--cert-ttl", "1h"},
+                              env_of({}));
+  EXPECT_EQ(c.signer_name, "distls.io/erlang-dist");
+  EXPECT_EQ(c.trust_domain, "cluster.local");
+  EXPECT_EQ(error_of({"--node", "app@h", "--cert-source", "k8s-csr", "--trust-bundle", "t", "--cert-ttl", "5m"}),
+            "--cert-ttl: at least 10m with --cert-source k8s-csr (the API's minimum)");
+  EXPECT_EQ(error_of({"--node", "app@h", "--cert-source", "k8s-csr", "--trust-bundle", "t", "--trust-domain", "td"}),
+            "--service-account: required with --trust-domain (from the downward API: spec.serviceAccountName)");
+  EXPECT_EQ(error_of({"--node", "app@h", "--cert-source", "k8s-csr"}),
+            "--trust-bundle: required with --cert-source k8s-csr (the CA bundle peers chain to)");
+  EXPECT_EQ(error_of({"--node", "app@h", "--cert-source", "k8s-csr", "--trust-bundle", "t", "--signer-name", "x"}),
+            "--signer-name: 'x' is not DOMAIN/PATH such as distls.io/erlang-dist");
+  EXPECT_EQ(error_of(with({"--kubeconfig", "k"})), "--kubeconfig: only used with --cert-source k8s-csr");
+}
+
 TEST(Config, EnvironmentAndPrecedence) {
   auto env = env_of({{"DISTLS_NODE", "app@10.0.0.9"}, {"DISTLS_CERT", "c"}, {"DISTLS_KEY", "k"},
                      {"DISTLS_TRUST_BUNDLE", "t"}, {"DISTLS_PEER_PORT", "5555"}});
@@ -110,7 +127,7 @@ TEST(Config, ErrorsNameTheOption) {
             "--handshake-timeout: '10' is not a duration such as 30s, 10m or 1h");
   EXPECT_EQ(error_of(with({"--max-connections", "-1"})), "--max-connections: '-1' is not a positive number");
   EXPECT_EQ(error_of(with({"--cert-source", "vault"})),
-            "--cert-source: 'vault' is not a cert source (file, local-ca)");
+            "--cert-source: 'vault' is not a cert source (file, local-ca, k8s-csr)");
   EXPECT_EQ(error_of(with({"--ca-key", "k"})), "--ca-key: only used with --cert-source local-ca");
   EXPECT_EQ(error_of({"--node", "app@h", "--cert-source", "local-ca", "--ca-cert", "c"}),
             "--ca-key: required with --cert-source local-ca");
