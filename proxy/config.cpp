@@ -144,6 +144,27 @@ std::vector<OptionSpec> make_options() {
        }},
       {"refresh", "DURATION", "5s", "discovery interval (each one jittered by +-20%)",
        [](ProxyConfig& c, std::string_view v) { c.discovery.refresh = duration_option(v); }},
+      {"handshake-rate", "N", "20", "new connections per second accepted from one source address (0: no limit)",
+       [](ProxyConfig& c, std::string_view v) {
+         double r = -1;
+         auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), r);
+         if (v.empty() || ec != std::errc{} || p != v.data() + v.size() || r < 0)
+           throw ConfigError("'" + std::string(v) + "' is not a rate such as 20 or 0.5");
+         c.handshake_rate = r;
+       }},
+      {"allow-peer", "URI", "", "accept only peers whose cert has this URI SAN (SPIFFE ID; 'prefix*' allowed); repeatable",
+       [](ProxyConfig& c, std::string_view v) {
+         if (v.find("://") == std::string_view::npos)
+           throw ConfigError("'" + std::string(v) + "' is not a URI such as spiffe://cluster.local/ns/shop/sa/app");
+         c.allow_peers.emplace_back(v);
+       }},
+      {"drain-timeout", "DURATION", "10s", "on SIGTERM, how long tunnels may finish before they are closed",
+       [](ProxyConfig& c, std::string_view v) { c.drain_timeout = duration_option(v); }},
+      {"log-format", "text|json", "text", "one line per event: key=value text, or one JSON object",
+       [](ProxyConfig& c, std::string_view v) {
+         if (v != "text" && v != "json") throw ConfigError("'" + std::string(v) + "' is not text or json");
+         c.log_json = v == "json";
+       }},
       {"log-level", "LEVEL", "info", "debug, info, warn or error",
        [](ProxyConfig& c, std::string_view v) {
          auto l = parse_log_level(v);

@@ -44,6 +44,10 @@ struct ProxyConfig {
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds peer_idle_timeout{300};
   std::size_t max_connections = 4096;
+  double handshake_rate = 20;
+  std::vector<std::string> allow_peers;
+  std::chrono::seconds drain_timeout{10};
+  bool log_json = false;
   LogLevel log_level = LogLevel::info;
 };
 

@@ -11,6 +11,7 @@
 
 #include "proxy/deadline.hpp"
 #include "proxy/listen.hpp"
+#include "proxy/listen_check.hpp"
 
 namespace distls {
 
@@ -143,6 +144,17 @@ std::optional<epmd::PortInfo> EpmdService::lookup(const std::string& name, bool 
 
 asio::awaitable<void> EpmdService::hold_registration(tcp::socket& s, const epmd::Alive2Request& req,
                                                      const std::string& from) {
+  // A node reachable around the tunnels would make distls decoration, not security.
+  if (const auto exposed = exposed_listener(req.port)) {
+    ctx_.metrics.counter("distls_registrations_refused_total", "reason=\"exposed\"")++;
+    ctx_.log.error("registration_refused",
+                   {{"name", req.name}, {"port", req.port}, {"reason", "exposed"},
+                    {"detail", "the node listens on " + *exposed + ":" + std::to_string(req.port) +
+                                   ", beyond loopback; start it with -kernel inet_dist_use_interface '{127,0,0,1}'"}});
+    const auto refused = epmd::encode_alive2_resp(false, 0, req.highest_version >= 6);
+    co_await asio::async_write(s, asio::buffer(refused), as_tuple(use_awaitable));
+    co_return;
+  }
   error_code ec;
   const auto creation = registry_.add(req, s.remote_endpoint(ec).address());
   const bool extended = req.highest_version >= 6;

@@ -76,7 +76,11 @@ asio::awaitable<Admission> read_send_name(TlsStream& tls) {
 
 InboundListener::InboundListener(asio::any_io_executor ex, ProxyContext& ctx, const NodeRegistry& registry,
                                  const tcp::endpoint& listen)
-    : ex_(ex), ctx_(ctx), registry_(registry), acceptor_(make_listener(ex, listen, "--listen")) {}
+    : ex_(ex),
+      ctx_(ctx),
+      registry_(registry),
+      acceptor_(make_listener(ex, listen, "--listen")),
+      rate_(ctx.limits.handshake_rate, std::max(1.0, ctx.limits.handshake_rate * 2)) {}
 
 void InboundListener::start() { asio::co_spawn(ex_, accept_loop(), asio::detached); }
 
@@ -104,6 +108,14 @@ asio::awaitable<void> InboundListener::serve(tcp::socket s) {
   error_code ec;
   const auto remote = s.remote_endpoint(ec);
   const std::string from = ec ? "unknown" : to_string(remote);
+  if (!ec && !rate_.allow(remote.address().to_string(), std::chrono::steady_clock::now())) {
+    ctx_.metrics.counter("distls_connections_rejected_total", "reason=\"rate_limited\"")++;
+    // One line per source per burst would still flood the log under a scan: count, log rarely.
+    if (++rate_limited_ % 100 == 1)
+      ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"reason", "rate_limited"},
+                                       {"refused_so_far", rate_limited_}});
+    co_return;
+  }
   auto slot = ctx_.limiter.try_acquire();
   if (!slot) {
     ctx_.metrics.counter("distls_connections_rejected_total", "reason=\"max_connections\"")++;
@@ -131,6 +143,10 @@ asio::awaitable<void> InboundListener::serve(tcp::socket s) {
     if (a.reason.empty() && !cert_matches_host(SSL_get0_peer_certificate(tls.ssl()), *a.node)) {
       a.reason = "name_mismatch";
       a.detail = "certificate does not name " + a.node->host;
+    }
+    if (a.reason.empty() && !cert_allowed(SSL_get0_peer_certificate(tls.ssl()), ctx_.allow_peers)) {
+      a.reason = "not_allowed";
+      a.detail = "no URI SAN of the certificate is in --allow-peer";
     }
     co_return a;
   };

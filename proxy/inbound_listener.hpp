@@ -10,6 +10,7 @@
 
 #include "proxy/node_registry.hpp"
 #include "proxy/proxy_context.hpp"
+#include "proxy/rate_limiter.hpp"
 
 namespace distls {
 
@@ -32,6 +33,8 @@ class InboundListener {
   ProxyContext& ctx_;
   const NodeRegistry& registry_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  RateLimiter rate_;
+  std::uint64_t rate_limited_ = 0;
 };
 
 }  // namespace distls

@@ -39,6 +39,25 @@ std::string log_quote(std::string_view value) {
   return q;
 }
 
+std::string json_quote(std::string_view value) {
+  std::string q = "\"";
+  for (char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      q += '\\';
+      q += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\u%04x", u);
+      q += hex;
+    } else {
+      q += c;
+    }
+  }
+  q += '"';
+  return q;
+}
+
 void Logger::log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
   if (!enabled(level)) return;
   static constexpr const char* names[] = {"debug", "info", "warn", "error"};
@@ -53,18 +72,28 @@ void Logger::log(LogLevel level, std::string_view event, std::initializer_list<L
                 static_cast<int>(ms.count()));
   std::string line;
   line.reserve(128);
-  line += stamp;
-  line += ' ';
-  line += names[static_cast<int>(level)];
-  line += ' ';
-  line += event;
-  for (const auto& f : fields) {
+  if (format_ == Format::json) {
+    line += "{\"ts\":\"";
+    line += stamp;
+    line += "\",\"level\":\"";
+    line += names[static_cast<int>(level)];
+    line += "\",\"event\":" + json_quote(event);
+    for (const auto& f : fields) line += "," + json_quote(f.key) + ":" + json_quote(f.value);
+    line += "}\n";
+  } else {
+    line += stamp;
     line += ' ';
-    line += f.key;
-    line += '=';
-    line += log_quote(f.value);
+    line += names[static_cast<int>(level)];
+    line += ' ';
+    line += event;
+    for (const auto& f : fields) {
+      line += ' ';
+      line += f.key;
+      line += '=';
+      line += log_quote(f.value);
+    }
+    line += '\n';
   }
-  line += '\n';
   std::lock_guard lock(mutex_);
   out_ << line << std::flush;
 }

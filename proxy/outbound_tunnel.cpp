@@ -79,11 +79,14 @@ asio::awaitable<void> run_outbound_tunnel(ProxyContext& ctx, tcp::socket node, N
   std::string reason = !outcome ? "handshake_timeout" : outcome->first;
   if (reason.empty() && !cert_matches_host(SSL_get0_peer_certificate(tls.ssl()), peer))
     reason = "name_mismatch";  // OpenSSL checked this already; a second look costs nothing
+  if (reason.empty() && !cert_allowed(SSL_get0_peer_certificate(tls.ssl()), ctx.allow_peers))
+    reason = "not_allowed";
   if (!reason.empty()) {
     const std::string detail = !outcome ? "no handshake within the deadline"
                                : !tls.failure().empty() ? tls.failure()
                                : outcome->second ? outcome->second.message()
-                                                 : "certificate does not name " + peer.host;
+                               : reason == "not_allowed" ? "no URI SAN of the certificate is in --allow-peer"
+                                                         : "certificate does not name " + peer.host;
     count_failure(ctx, "out", reason);
     ctx.peers.failed(peer.full(), reason);
     ctx.log.warn("tunnel_failed", {{"direction", "out"}, {"peer", peer.full()}, {"port", ctx.peer_port},

@@ -11,6 +11,24 @@ bool cert_matches_host(X509* cert, const NodeName& node) {
   return X509_check_host(cert, node.host.data(), node.host.size(), kHostFlags, nullptr) == 1;
 }
 
+bool cert_allowed(X509* cert, const std::vector<std::string>& allowed) {
+  if (allowed.empty()) return true;
+  if (cert == nullptr) return false;
+  ossl::GeneralNames names{static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr))};
+  if (!names) return false;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names.get(), i);
+    if (n->type != GEN_URI) continue;
+    const std::string uri(reinterpret_cast<const char*>(ASN1_STRING_get0_data(n->d.uniformResourceIdentifier)),
+                          static_cast<std::size_t>(ASN1_STRING_length(n->d.uniformResourceIdentifier)));
+    for (const auto& a : allowed) {
+      if (!a.empty() && a.back() == '*' ? uri.starts_with(std::string_view(a).substr(0, a.size() - 1)) : uri == a)
+        return true;
+    }
+  }
+  return false;
+}
+
 bool expect_peer_host(SSL* ssl, const NodeName& node) {
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
   X509_VERIFY_PARAM_set_hostflags(param, kHostFlags);

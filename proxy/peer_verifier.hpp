@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "distls/node_name.hpp"
 #include "distls/ossl.hpp"
@@ -13,6 +14,10 @@ namespace distls {
 // Exact SAN match: IP SANs for IP hosts (compared as addresses), DNS SANs for names,
 // case-insensitive, no wildcards, never the subject CN.
 bool cert_matches_host(X509* cert, const NodeName& node);
+
+// --allow-peer: true when `allowed` is empty, or one of the cert's URI SANs equals an
+// entry, or starts with an entry that ends in '*' (spiffe://td/ns/shop/*).
+bool cert_allowed(X509* cert, const std::vector<std::string>& allowed);
 
 // Asks OpenSSL to check the dialled host during the handshake, so that a wrong server
 // fails before a byte of distribution traffic is sent; sets SNI for DNS names.

@@ -3,7 +3,12 @@
 #include <cctype>
 #include <iostream>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 #include "distls/identity.hpp"
@@ -31,9 +36,10 @@ Proxy::Proxy(asio::io_context& io, const ProxyConfig& config, Logger& log, Metri
       limiter_(config.max_connections),
       dns_(io.get_executor(), DnsResolver::Options{config.dns_server}),
       ctx_{log, metrics, tls_, limiter_, dns_, book_,
-           Limits{config.handshake_timeout, config.peer_idle_timeout, config.max_connections},
+           Limits{config.handshake_timeout, config.peer_idle_timeout, config.max_connections, config.handshake_rate},
            config.node, config.peer_port,
-           config.listen.address().is_unspecified() ? std::nullopt : std::optional(config.listen.address())},
+           config.listen.address().is_unspecified() ? std::nullopt : std::optional(config.listen.address()),
+           config.allow_peers},
       peers_(io.get_executor(), ctx_,
              config.epmd.address().is_v6() ? asio::ip::address(asio::ip::address_v6::loopback())
                                             : asio::ip::address(asio::ip::address_v4::loopback())),
@@ -258,7 +264,7 @@ int run_proxy_command(const std::vector<std::string>& args) {
     std::cerr << "distls proxy: " << e.what() << "\n";
     return 2;
   }
-  Logger log(std::cerr, config.log_level);
+  Logger log(std::cerr, config.log_level, config.log_json ? Logger::Format::json : Logger::Format::text);
   Metrics metrics;
   asio::io_context io(1);  // one thread: tunnels never share OpenSSL objects across threads
   std::optional<Proxy> proxy;
@@ -278,12 +284,30 @@ int run_proxy_command(const std::vector<std::string>& args) {
   };
   hup.async_wait(on_hup);
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  // SIGTERM: stop accepting, let tunnels finish for --drain-timeout, then close them.
+  // A second signal closes at once.
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    log.info("shutdown", {{"signal", sig}});
+    log.info("draining", {{"signal", sig}, {"tunnels", proxy->active()},
+                          {"timeout_s", config.drain_timeout.count()}});
     proxy->stop();
     hup.cancel();
-    io.stop();
+    signals.async_wait([&](const boost::system::error_code& ec2, int sig2) {
+      if (ec2) return;
+      log.info("shutdown", {{"signal", sig2}, {"tunnels_closed", proxy->active()}});
+      io.stop();
+    });
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      const auto deadline = std::chrono::steady_clock::now() + config.drain_timeout;
+      asio::steady_timer tick(io);
+      while (proxy->active() > 0 && std::chrono::steady_clock::now() < deadline) {
+        tick.expires_after(std::chrono::milliseconds(100));
+        co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+      log.info("shutdown", {{"tunnels_closed", proxy->active()},
+                            {"detail", proxy->active() ? "drain timeout" : "drained"}});
+      io.stop();
+    }, asio::detached);
   });
   proxy->start();
   io.run();

@@ -35,6 +35,8 @@ class Proxy {
   void reload();
 
   bool ready(std::string& why_not) const;
+  // Tunnels and handshakes still open (what a drain waits for).
+  std::size_t active() const { return limiter_.active(); }
 
  private:
   void init_identity(boost::asio::io_context& io);

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include <boost/asio/ip/address.hpp>
 
@@ -23,6 +25,7 @@ struct Limits {
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
   std::chrono::steady_clock::duration peer_idle_timeout = std::chrono::minutes(5);
   std::size_t max_connections = 4096;
+  double handshake_rate = 20;  // new connections per second per source address
 };
 
 struct ProxyContext {
@@ -38,6 +41,7 @@ struct ProxyContext {
   // Outbound tunnels leave from the --listen address when it is a specific one, so that
   // peers (and their logs) see this pod's address.
   std::optional<boost::asio::ip::address> source_address;
+  std::vector<std::string> allow_peers;  // --allow-peer; empty: every verified peer
 };
 
 // The TLS context for a new handshake, or why there is none to use: no identity yet, or

@@ -34,7 +34,8 @@ struct LogField {
 
 class Logger {
  public:
-  Logger(std::ostream& out, LogLevel min) : out_(out), min_(min) {}
+  enum class Format { text, json };
+  Logger(std::ostream& out, LogLevel min, Format format = Format::text) : out_(out), min_(min), format_(format) {}
 
   bool enabled(LogLevel l) const { return l >= min_; }
   void log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
@@ -47,8 +48,12 @@ class Logger {
  private:
   std::ostream& out_;
   LogLevel min_;
+  Format format_;
   std::mutex mutex_;  // the signer and tests may log from more than one thread
 };
+
+// A JSON string literal, quotes included.
+std::string json_quote(std::string_view value);
 
 // Quotes a value when it holds spaces, quotes, '=' or control bytes, so lines stay parseable.
 std::string log_quote(std::string_view value);

@@ -29,6 +29,9 @@
 %%     options are inet_tcp_dist's.
 %%   - select/1 accepts any `alive@host' name without resolving the host:
 %%     distls resolves it, possibly with a resolver the node does not use.
+%%   - childspecs/0 starts distls_discovery under net_sup, so the node joins
+%%     the peers distls discovers, as distls_epmd:start_link/0 arranges for
+%%     the other entry point (not twice when both flags are given).
 %%
 %% IPv4 loopback only: the node reaches distls at 127.0.0.1. Peers may still
 %% be anything distls can dial.
@@ -38,6 +41,9 @@
 -export([listen/1, listen/2, accept/1, accept_connection/5,
          setup/5, close/1, select/1, address/0, is_node_name/1,
          setopts/2, getopts/2]).
+
+%% Started by net_kernel: the discovery process.
+-export([childspecs/0, start_discovery/0]).
 
 %% Spawned by setup/5.
 -export([do_setup/6]).
@@ -121,6 +127,32 @@ setopts(Socket, Opts) ->
 -spec getopts(port(), [atom()]) -> {ok, [gen_tcp:option()]} | {error, term()}.
 getopts(Socket, Opts) ->
     inet_tcp_dist:getopts(Socket, Opts).
+
+%%----------------------------------------------------------------------
+%% Discovery
+%%----------------------------------------------------------------------
+
+%% net_kernel:protocol_childspecs/0 asks every -proto_dist module for these;
+%% erl_distribution starts them in net_sup, so they live and die with
+%% distribution. temporary: a crash of discovery must not take distribution
+%% down with it (net_sup allows no restarts).
+-spec childspecs() -> {ok, [supervisor:child_spec()]}.
+childspecs() ->
+    case net_kernel:epmd_module() of
+        distls_epmd ->
+            {ok, []};  % distls_epmd:start_link/0 starts it already
+        _ ->
+            {ok, [#{id => distls_discovery,
+                    start => {?MODULE, start_discovery, []},
+                    restart => temporary,
+                    shutdown => brutal_kill,
+                    type => worker,
+                    modules => [distls_discovery]}]}
+    end.
+
+-spec start_discovery() -> {ok, pid()}.
+start_discovery() ->
+    {ok, distls_discovery:start(self())}.
 
 %%----------------------------------------------------------------------
 %% Connecting to a peer, through distls

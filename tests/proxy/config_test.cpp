@@ -152,3 +152,20 @@ TEST(Config, HelpAndDocsListEveryOption) {
 
 }  // namespace
 }  // namespace distls
+
+namespace distls {
+namespace {
+
+TEST(Config, OperatorOptions) {
+  auto c = parse_proxy_config({"--node", "app@10.0.0.5", "--cert", "c", "--key", "k", "--trust-bundle", "t",
+                               "--handshake-rate", "0.5", "--allow-peer", "spiffe://td/ns/a/*", "--allow-peer",
+                               "spiffe://td/ns/b/sa/c", "--drain-timeout", "30s", "--log-format", "json"},
+                              [](const std::string&) { return std::optional<std::string>(); });
+  EXPECT_DOUBLE_EQ(c.handshake_rate, 0.5);
+  EXPECT_EQ(c.allow_peers.size(), 2u);
+  EXPECT_EQ(c.drain_timeout, std::chrono::seconds(30));
+  EXPECT_TRUE(c.log_json);
+}
+
+}  // namespace
+}  // namespace distls

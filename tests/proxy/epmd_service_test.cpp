@@ -32,8 +32,8 @@ class EpmdServiceTest : public ::testing::Test {
   DnsResolver dns{io.get_executor(), {}};
   PeerBook book;
   ProxyContext ctx{log, metrics, tls, limiter, dns, book,
-                   Limits{std::chrono::milliseconds(300), std::chrono::minutes(5), 16},
-                   *parse_node_name("app@127.0.0.2"), 4370, std::nullopt};
+                   Limits{std::chrono::milliseconds(300), std::chrono::minutes(5), 16, 20},
+                   *parse_node_name("app@127.0.0.2"), 4370, std::nullopt, {}};
   NodeRegistry registry;
   PeerPorts peers{io.get_executor(), ctx, asio::ip::address_v4::loopback()};
   EpmdService service{io.get_executor(), ctx, registry, peers, tcp::endpoint(asio::ip::address_v4::loopback(), 0)};

@@ -58,3 +58,26 @@ TEST(PeerVerifier, ClassifiesVerifyResults) {
 
 }  // namespace
 }  // namespace distls
+
+namespace distls {
+namespace {
+
+TEST(PeerVerifier, AllowListOfUriSans) {
+  auto ca = test::make_ca();
+  auto key = pem::generate_ec_p256();
+  certs::LeafSpec spec;
+  spec.common_name = "app@10.0.0.5";
+  spec.sans = certs::sans_for_host("10.0.0.5");
+  spec.sans.uris = {"spiffe://cluster.local/ns/shop/sa/app"};
+  auto cert = certs::sign_leaf(spec, key.get(), ca.cert.get(), ca.key.get());
+  auto bare = test::make_leaf(ca, key.get());
+  EXPECT_TRUE(cert_allowed(bare.get(), {})) << "no list: every verified peer";
+  EXPECT_TRUE(cert_allowed(cert.get(), {"spiffe://cluster.local/ns/shop/sa/app"}));
+  EXPECT_TRUE(cert_allowed(cert.get(), {"spiffe://other/x", "spiffe://cluster.local/ns/shop/*"}));
+  EXPECT_FALSE(cert_allowed(cert.get(), {"spiffe://cluster.local/ns/shop/sa/admin"}));
+  EXPECT_FALSE(cert_allowed(cert.get(), {"spiffe://cluster.local/ns/shop/sa/ap"})) << "exact unless '*'";
+  EXPECT_FALSE(cert_allowed(bare.get(), {"spiffe://cluster.local/*"})) << "no URI SAN at all";
+}
+
+}  // namespace
+}  // namespace distls
