@@ -9,6 +9,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libc-ares-dev libgtest-dev libgmock-dev
   erlang-nox erlang-dev erlang-src
+  rebar3 elixir
   dnsmasq-base stunnel4
 )
 
