@@ -6,7 +6,10 @@
 %% Start a node with:
 %%
 %%   ERL_EPMD_PORT=4369 erl -name app@POD_IP -proto_dist distls \
-%%       -start_epmd false -pa <dir holding distls_dist.beam and distls_epmd.beam>
+%%       -start_epmd false -pa <the distls ebin: distls_dist, distls_epmd, distls_discovery>
+%%
+%% A release (embedded mode, where -pa loads nothing) depends on the `distls'
+%% application instead, this directory; see docs/erlang.md.
 %%
 %% What it does, and what it leaves to OTP:
 %%   - listen/2 opens the node's own listener on 127.0.0.1, whether or not

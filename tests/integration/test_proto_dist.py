@@ -102,6 +102,11 @@ class ProtoDistClusterTest(DistTestCase):
             self.proto_a.connect(pod)
         self.cluster.wait_for_mesh(self.pods)
 
+    def require_mesh_of(self, *pods: Pod) -> None:
+        first, *rest = pods
+        for pod in rest:
+            first.connect(pod)
+
     def test_1_proto_dist_nodes_cluster_through_distls(self) -> None:
         self.assert_connects_through_distls(self.proto_a, self.proto_b)
         self.assert_round_trips(self.proto_a, self.proto_b)
@@ -122,11 +127,6 @@ class ProtoDistClusterTest(DistTestCase):
                 if a is not b:
                     with self.subTest(sender=a.name, echo=b.name):
                         self.assert_round_trips(a, b, 50)
-
-    def require_mesh_of(self, *pods: Pod) -> None:
-        first, *rest = pods
-        for pod in rest:
-            first.connect(pod)
 
     def test_3_the_listener_is_on_loopback_without_being_told(self) -> None:
         self.require_mesh()
@@ -152,13 +152,16 @@ class ProtoDistClusterTest(DistTestCase):
                        direction="out", peer="app@127.0.0.9")
         self.assertNotIn("app@127.0.0.9", self.proto_a.nodes())
 
-    def test_5_epmd_names_lists_the_node(self) -> None:
+    def test_5_epmd_names_and_net_adm_names_list_the_node(self) -> None:
         pod = self.proto_a
         env = {**os.environ, "ERL_EPMD_PORT": str(pod.epmd_port)}
         out = subprocess.run(["epmd", "-names"], env=env, capture_output=True, text=True,
                              timeout=30, check=True).stdout
         self.assertIn(f"up and running on port {pod.epmd_port}", out)
         self.assertIn(f"name app at port {pod.dist_port()}", out)
+        # From the node itself, as docs/erlang.md says: at the loopback address.
+        self.assertEqual(pod.eval("net_adm:names({127,0,0,1})."),
+                         ("ok", [("app", pod.dist_port())]))
 
     def test_6_remsh_reaches_a_local_node_without_tls(self) -> None:
         pod = self.proto_b
@@ -227,6 +230,36 @@ class FixedListenPortTest(DistTestCase):
         self.assertNotIn(dist_peer_address(proto, module.name)[1], self.ports.values())
         self.assert_round_trips(proto, module)
         self.assert_round_trips(module, proto)
+
+
+class DiscoveryTest(DistTestCase):
+    """distls's discovered peers are dialled with -proto_dist as with -epmd_module: the
+    discovery process runs under net_sup (distls_dist:childspecs/0). No connect call."""
+
+    def test_nodes_join_the_peers_distls_discovered(self) -> None:
+        require_distls_dist(self.cluster)
+        ca = self.cluster.ca("discovery")
+        numbers = (8, 9, 10)
+        names = [f"app@127.0.0.{n}" for n in numbers]
+        # Pod 10 gives both flags: distls_epmd starts discovery, distls_dist must not.
+        node_args = {10: ["-epmd_module", "distls_epmd"]}
+        pods = [self.cluster.pod(n, ca.issue(name), entry=PROTO_DIST,
+                                 node_args=node_args.get(n, []),
+                                 extra_distls_args=["--discovery", "static:" + ",".join(names),
+                                                    "--refresh", "1s"])
+                for n, name in zip(numbers, names)]
+        for pod in pods:
+            self.addCleanup(pod.stop)
+        self.cluster.wait_for_mesh(pods)
+        for pod in pods:
+            # Its loop is on the stack of the discovery process, whatever it is doing.
+            discoverers = pod.eval(
+                "length([P || P <- processes(), "
+                "{current_stacktrace, Stack} <- [erlang:process_info(P, current_stacktrace)], "
+                "lists:any(fun({M, F, _, _}) -> {M, F} =:= {distls_discovery, loop} end, "
+                "Stack)]).")
+            with self.subTest(pod=pod.name):
+                self.assertEqual(discoverers, 1, "distls_discovery processes")
 
 
 class ShortNamePod(Pod):
