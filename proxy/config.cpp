@@ -91,6 +91,8 @@ std::vector<OptionSpec> make_options() {
        [](ProxyConfig& c, std::string_view v) { c.trust_domain = nonempty_option(v); }},
       {"service-account", "NAME", "", "this pod's service account, for the SPIFFE ID (k8s-csr; downward API)",
        [](ProxyConfig& c, std::string_view v) { c.service_account = nonempty_option(v); }},
+      {"namespace", "NS", "", "this pod's namespace, for the SPIFFE ID (k8s-csr) [in-cluster namespace or the context's]",
+       [](ProxyConfig& c, std::string_view v) { c.pod_namespace = nonempty_option(v); }},
       {"reload-interval", "DURATION", "5s", "how often cert, key and trust bundle files are checked for changes",
        [](ProxyConfig& c, std::string_view v) { c.reload_interval = duration_option(v); }},
       {"tls-min", "1.3|1.2", "1.3", "lowest TLS version accepted or offered",

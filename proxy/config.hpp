@@ -37,6 +37,7 @@ struct ProxyConfig {
   std::string signer_name = "distls.io/erlang-dist";    // k8s-csr
   std::string kubeconfig, kube_context;                 // k8s-csr; empty: in-cluster
   std::string trust_domain, service_account;           // k8s-csr: the SPIFFE URI SAN
+  std::string pod_namespace;                            // k8s-csr: overrides the kubeconfig's
   std::chrono::seconds reload_interval{5};
   DiscoveryConfig discovery;  // basename defaults to the alive part of --node
   std::string dns_server;     // "IP[:PORT],..."; empty: /etc/resolv.conf

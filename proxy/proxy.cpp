@@ -87,6 +87,7 @@ void Proxy::init_identity(asio::io_context& io) {
   if (config_.cert_source == "k8s-csr") {
     auto conn = config_.kubeconfig.empty() ? k8s::load_in_cluster(process_env())
                                            : k8s::load_kubeconfig(config_.kubeconfig, config_.kube_context);
+    if (!config_.pod_namespace.empty()) conn.namespace_name = config_.pod_namespace;
     if (!config_.trust_domain.empty())
       sans.uris.push_back("spiffe://" + config_.trust_domain + "/ns/" + conn.namespace_name + "/sa/" +
                           config_.service_account);
