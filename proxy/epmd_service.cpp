@@ -101,6 +101,8 @@ asio::awaitable<void> EpmdService::serve(tcp::socket s) {
     reply = epmd::encode_port2_resp(lookup(pp->name, from_loopback, from));
   } else if (std::holds_alternative<epmd::PeersRequest>(req)) {
     ctx_.metrics.counter("distls_epmd_requests_total", "type=\"peers\"")++;
+    // The cluster's membership is the local node's business only.
+    if (!from_loopback) co_return reject("remote_peers_request", from);
     reply = epmd::encode_peers_resp(ctx_.peers.discovered());
   } else if (std::holds_alternative<epmd::NamesRequest>(req)) {
     ctx_.metrics.counter("distls_epmd_requests_total", "type=\"names\"")++;
