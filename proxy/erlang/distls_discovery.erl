@@ -16,7 +16,7 @@
 %% set is empty and this process only asks.
 -module(distls_discovery).
 
--export([start/1, peers/0, peers/2]).
+-export([start/1, peers/0]).
 
 -define(POLL_MS, 1000).
 -define(BACKOFF_MIN_MS, 1000).
@@ -35,7 +35,7 @@ start(Owner) ->
 %% The discovered peer set, as the local distls reports it.
 -spec peers() -> {ok, [node()]} | {error, term()}.
 peers() ->
-    peers(loopback(), distls_epmd:epmd_port()).
+    distls_epmd:request(loopback(), <<?PEERS_REQ>>, fun parse/1, ?REQUEST_TIMEOUT_MS).
 
 %% An inet6_tcp node registers over ::1 (erl_epmd does), so distls listens there.
 loopback() ->
@@ -47,35 +47,6 @@ loopback() ->
             end;
         _ ->
             {127,0,0,1}
-    end.
-
--spec peers(inet:ip_address(), inet:port_number()) -> {ok, [node()]} | {error, term()}.
-peers(Address, Port) ->
-    Family = case tuple_size(Address) of 8 -> inet6; 4 -> inet end,
-    case gen_tcp:connect(Address, Port, [Family, binary, {packet, 0}, {active, false}, {nodelay, true}],
-                         ?REQUEST_TIMEOUT_MS) of
-        {ok, Socket} ->
-            try
-                ok = gen_tcp:send(Socket, <<1:16, ?PEERS_REQ>>),
-                recv_peers(Socket, <<>>)
-            catch
-                error:{badmatch, {error, _} = Error} -> Error
-            after
-                gen_tcp:close(Socket)
-            end;
-        {error, _} = Error ->
-            Error
-    end.
-
-recv_peers(Socket, Buffer) ->
-    case parse(Buffer) of
-        more ->
-            case gen_tcp:recv(Socket, 0, ?REQUEST_TIMEOUT_MS) of
-                {ok, Data} -> recv_peers(Socket, <<Buffer/binary, Data/binary>>);
-                {error, _} = Error -> Error
-            end;
-        Result ->
-            Result
     end.
 
 parse(<<?PEERS_REQ, Count:16, Rest/binary>>) ->

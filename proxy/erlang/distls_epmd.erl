@@ -46,7 +46,7 @@
          names/0, names/1]).
 
 %% The full-name lookup, shared with distls_dist; where distls listens.
--export([lookup/3, epmd_port/0]).
+-export([lookup/3, request/4, epmd_port/0]).
 
 -include_lib("kernel/include/dist.hrl").
 
@@ -191,20 +191,28 @@ epmd_port() ->
       Timeout :: timeout(),
       Version :: non_neg_integer().
 lookup(FullName, Loopback, Timeout) ->
+    NameBin = unicode:characters_to_binary(FullName),
+    request(Loopback, <<?PORT_PLEASE2_REQ, NameBin/binary>>, fun parse_port2_resp/1, Timeout).
+
+%% One request to the local distls at Address:$ERL_EPMD_PORT, as epmd takes them
+%% (2-byte length, then the request). Parse sees the bytes received so far and
+%% answers `more' until it has a result: distls may send the reply in pieces, and
+%% may or may not close afterwards (epmd does), so the reply is not read to close.
+-spec request(inet:ip_address(), binary(), fun((binary()) -> more | Result), timeout()) ->
+          Result | {error, term()}.
+request(Address, Request, Parse, Timeout) ->
     Deadline = deadline(Timeout),
-    Family = case tuple_size(Loopback) of
+    Family = case tuple_size(Address) of
                  8 -> inet6;
                  4 -> inet
              end,
-    case gen_tcp:connect(Loopback, epmd_port(),
+    case gen_tcp:connect(Address, epmd_port(),
                          [Family, binary, {packet, 0}, {active, false}, {nodelay, true}],
                          Timeout) of
         {ok, Socket} ->
             try
-                NameBin = unicode:characters_to_binary(FullName),
-                Request = <<?PORT_PLEASE2_REQ, NameBin/binary>>,
                 case gen_tcp:send(Socket, [<<(byte_size(Request)):16>>, Request]) of
-                    ok -> recv_port2_resp(Socket, <<>>, Deadline);
+                    ok -> recv_reply(Socket, <<>>, Parse, Deadline);
                     {error, _} = Error -> Error
                 end
             after
@@ -214,14 +222,12 @@ lookup(FullName, Loopback, Timeout) ->
             Error
     end.
 
-%% distls may send the reply in pieces, and may or may not close afterwards
-%% (epmd does), so parse as bytes arrive rather than reading until close.
-recv_port2_resp(Socket, Buffer, Deadline) ->
-    case parse_port2_resp(Buffer) of
+recv_reply(Socket, Buffer, Parse, Deadline) ->
+    case Parse(Buffer) of
         more ->
             case gen_tcp:recv(Socket, 0, remaining(Deadline)) of
                 {ok, Data} ->
-                    recv_port2_resp(Socket, <<Buffer/binary, Data/binary>>, Deadline);
+                    recv_reply(Socket, <<Buffer/binary, Data/binary>>, Parse, Deadline);
                 {error, closed} when Buffer =:= <<>> ->
                     {error, closed};
                 {error, closed} ->
