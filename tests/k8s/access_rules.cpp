@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace json = boost::json;
 
@@ -65,7 +65,8 @@ json::object Rule::to_json() const {
 }
 
 Expected<Rule> Rule::from_json(const json::value& v) {
-  if (!v.is_object()) return bad_request("a rule is an object {verbs, resources, resourceNames?, namespaces?}");
+  if (!v.is_object())
+    return bad_request("a rule is an object {verbs, resources, resourceNames?, namespaces?}");
   const auto& o = v.get_object();
   Rule r;
   if (!read_strings(o, "verbs", r.verbs) || !read_strings(o, "resources", r.resources) ||
@@ -80,15 +81,17 @@ AccessRules AccessRules::with_defaults() {
   rules.set_group("system:masters", {Rule{{"*"}, {"*"}, {}, {}}});
   rules.set_group("system:serviceaccounts",
                   {Rule{{"create", "get", "list", "watch"}, {"certificatesigningrequests"}, {}, {}}});
-  rules.set_user("signer", {
-                               Rule{{"get", "list", "watch"}, {"certificatesigningrequests"}, {}, {}},
-                               Rule{{"update"},
-                                    {"certificatesigningrequests/approval", "certificatesigningrequests/status"},
-                                    {},
-                                    {}},
-                               Rule{{"approve", "sign"}, {"signers"}, {}, {}},
-                               Rule{{"get", "list", "watch"}, {"pods"}, {}, {}},
-                           });
+  rules.set_user("signer",
+                 {
+                     Rule{{"get", "list", "watch"}, {"certificatesigningrequests"}, {}, {}},
+                     Rule{{"update"},
+                          {"certificatesigningrequests/approval", "certificatesigningrequests/status"},
+                          {},
+                          {}},
+                     Rule{{"approve", "sign"}, {"signers"}, {}, {}},
+                     Rule{{"get", "list", "watch"}, {"pods"}, {}, {}},
+                     Rule{{"get", "create", "update"}, {"leases"}, {}, {}},
+                 });
   return rules;
 }
 
@@ -118,4 +121,4 @@ std::string denial_reason(const std::string& user, const Attributes& a, const st
   return a.ns.empty() ? s + " at the cluster scope" : s + " in the namespace " + go_quote(a.ns);
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

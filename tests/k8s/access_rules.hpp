@@ -15,11 +15,13 @@
 #include "tests/k8s/api_error.hpp"
 #include "tests/k8s/user_info.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 struct Rule {
-  std::vector<std::string> verbs;           // get list watch create update patch delete deletecollection approve sign, or *
-  std::vector<std::string> resources;       // "certificatesigningrequests", "certificatesigningrequests/approval", "pods", "signers", "*"
+  std::vector<std::string>
+      verbs;  // get list watch create update patch delete deletecollection approve sign, or *
+  std::vector<std::string> resources;  // "certificatesigningrequests", "certificatesigningrequests/approval",
+                                       // "pods", "signers", "*"
   std::vector<std::string> resource_names;  // empty: any
   std::vector<std::string> namespaces;      // empty: any (a ClusterRole); else a Role in each
 
@@ -40,7 +42,7 @@ class AccessRules {
   // system:masters may do anything; system:serviceaccounts may create, get, list and watch
   // CSRs (the requester role of kubernetes-csr.md); user "signer" is the approver + signer
   // role: get/list/watch CSRs, update /approval and /status, approve and sign any signerName,
-  // get/list/watch pods.
+  // get/list/watch pods, get/create/update leases (leader election).
   static AccessRules with_defaults();
 
   void set_user(const std::string& user, std::vector<Rule> rules) { users_[user] = std::move(rules); }
@@ -61,4 +63,4 @@ class AccessRules {
 // in the namespace "ns"` (or "at the cluster scope").
 std::string denial_reason(const std::string& user, const Attributes& a, const std::string& group);
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -4,7 +4,7 @@
 
 #include <boost/json/array.hpp>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace json = boost::json;
 
@@ -13,11 +13,21 @@ std::string go_quote(std::string_view s) {
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (u < 0x20 || u == 0x7f) {
           char hex[8];
@@ -34,12 +44,18 @@ std::string go_quote(std::string_view s) {
 
 std::string FieldError::reason() const {
   switch (type) {
-    case Type::required: return "FieldValueRequired";
-    case Type::invalid: return "FieldValueInvalid";
-    case Type::not_supported: return "FieldValueNotSupported";
-    case Type::duplicate: return "FieldValueDuplicate";
-    case Type::forbidden: return "FieldValueForbidden";
-    case Type::too_long: return "FieldValueTooLong";
+    case Type::required:
+      return "FieldValueRequired";
+    case Type::invalid:
+      return "FieldValueInvalid";
+    case Type::not_supported:
+      return "FieldValueNotSupported";
+    case Type::duplicate:
+      return "FieldValueDuplicate";
+    case Type::forbidden:
+      return "FieldValueForbidden";
+    case Type::too_long:
+      return "FieldValueTooLong";
   }
   return "FieldValueInvalid";
 }
@@ -48,12 +64,24 @@ std::string FieldError::reason() const {
 std::string FieldError::body() const {
   std::string s;
   switch (type) {
-    case Type::required: s = "Required value"; break;
-    case Type::forbidden: s = "Forbidden"; break;
-    case Type::too_long: s = "Too long"; break;
-    case Type::invalid: s = "Invalid value: " + value; break;
-    case Type::not_supported: s = "Unsupported value: " + value; break;
-    case Type::duplicate: s = "Duplicate value: " + value; break;
+    case Type::required:
+      s = "Required value";
+      break;
+    case Type::forbidden:
+      s = "Forbidden";
+      break;
+    case Type::too_long:
+      s = "Too long";
+      break;
+    case Type::invalid:
+      s = "Invalid value: " + value;
+      break;
+    case Type::not_supported:
+      s = "Unsupported value: " + value;
+      break;
+    case Type::duplicate:
+      s = "Duplicate value: " + value;
+      break;
   }
   if (!detail.empty()) s += ": " + detail;
   return s;
@@ -91,14 +119,19 @@ ApiError not_found(const GroupResource& gr, const std::string& name) {
 }
 
 ApiError already_exists(const GroupResource& gr, const std::string& name) {
-  return {409, "AlreadyExists", gr.qualified() + " " + go_quote(name) + " already exists",
-          details_for(gr, name), {}};
+  return {409,
+          "AlreadyExists",
+          gr.qualified() + " " + go_quote(name) + " already exists",
+          details_for(gr, name),
+          {}};
 }
 
 ApiError conflict(const GroupResource& gr, const std::string& name, const std::string& why) {
-  return {409, "Conflict",
+  return {409,
+          "Conflict",
           "Operation cannot be fulfilled on " + gr.qualified() + " " + go_quote(name) + ": " + why,
-          details_for(gr, name), {}};
+          details_for(gr, name),
+          {}};
 }
 
 ApiError invalid(const std::string& qualified_kind, const std::string& name,
@@ -134,24 +167,31 @@ ApiError unauthorized() { return {401, "Unauthorized", "Unauthorized", {}, {}}; 
 ApiError bad_request(std::string message) { return {400, "BadRequest", std::move(message), {}, {}}; }
 
 ApiError method_not_supported(const GroupResource& gr, const std::string& action) {
-  return {405, "MethodNotAllowed",
+  return {405,
+          "MethodNotAllowed",
           action + " is not supported on resources of kind " + go_quote(gr.qualified()),
-          details_for(gr, ""), {}};
+          details_for(gr, ""),
+          {}};
 }
 
 ApiError resource_expired(std::string message) { return {410, "Expired", std::move(message), {}, {}}; }
 
 ApiError unsupported_media_type(const std::string& content_type) {
-  return {415, "UnsupportedMediaType",
+  return {415,
+          "UnsupportedMediaType",
           "the body of the request was in an unknown format - accepted media types include: "
-          "application/json (this test double does not take " + content_type + ")",
-          {}, {}};
+          "application/json (this test double does not take " +
+              content_type + ")",
+          {},
+          {}};
 }
 
 ApiError not_acceptable(const std::string& what) {
-  return {406, "NotAcceptable",
+  return {406,
+          "NotAcceptable",
           "only the following media types are accepted: application/json (asked for " + what + ")",
-          {}, {}};
+          {},
+          {}};
 }
 
 ApiError path_not_found() {
@@ -162,27 +202,56 @@ ApiError from_code(unsigned code, std::string message) {
   // The reasons StatusReasonForHTTPCode / the apiserver's filters use for these codes.
   std::string reason;
   switch (code) {
-    case 400: reason = "BadRequest"; break;
-    case 401: reason = "Unauthorized"; break;
-    case 403: reason = "Forbidden"; break;
-    case 404: reason = "NotFound"; break;
-    case 405: reason = "MethodNotAllowed"; break;
-    case 409: reason = "Conflict"; break;
-    case 410: reason = "Gone"; break;
-    case 422: reason = "Invalid"; break;
-    case 429: reason = "TooManyRequests"; break;
-    case 500: reason = "InternalError"; break;
-    case 503: reason = "ServiceUnavailable"; break;
-    case 504: reason = "Timeout"; break;
-    default: reason = code >= 500 ? "InternalError" : "BadRequest";
+    case 400:
+      reason = "BadRequest";
+      break;
+    case 401:
+      reason = "Unauthorized";
+      break;
+    case 403:
+      reason = "Forbidden";
+      break;
+    case 404:
+      reason = "NotFound";
+      break;
+    case 405:
+      reason = "MethodNotAllowed";
+      break;
+    case 409:
+      reason = "Conflict";
+      break;
+    case 410:
+      reason = "Gone";
+      break;
+    case 422:
+      reason = "Invalid";
+      break;
+    case 429:
+      reason = "TooManyRequests";
+      break;
+    case 500:
+      reason = "InternalError";
+      break;
+    case 503:
+      reason = "ServiceUnavailable";
+      break;
+    case 504:
+      reason = "Timeout";
+      break;
+    default:
+      reason = code >= 500 ? "InternalError" : "BadRequest";
   }
   if (message.empty()) {
-    if (code == 429) message = "Too many requests, please try again later.";
-    else if (code == 503) message = "the server is currently unable to handle the request";
-    else if (code == 504) message = "the server was unable to return a response in the time allotted";
-    else message = "an error on the server has prevented the request from succeeding";
+    if (code == 429)
+      message = "Too many requests, please try again later.";
+    else if (code == 503)
+      message = "the server is currently unable to handle the request";
+    else if (code == 504)
+      message = "the server was unable to return a response in the time allotted";
+    else
+      message = "an error on the server has prevented the request from succeeding";
   }
   return {code, reason, std::move(message), {}, {}};
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

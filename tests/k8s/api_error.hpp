@@ -12,7 +12,7 @@
 
 #include <boost/json/object.hpp>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 // A group and resource, e.g. {"certificates.k8s.io", "certificatesigningrequests"}.
 struct GroupResource {
@@ -82,4 +82,4 @@ class Expected {
   std::optional<ApiError> error_;
 };
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

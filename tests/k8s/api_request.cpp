@@ -7,7 +7,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace json = boost::json;
 
@@ -73,7 +73,8 @@ Negotiated negotiate(std::string_view accept) {
   std::size_t start = 0;
   while (start <= accept.size()) {
     const auto comma = accept.find(',', start);
-    const std::string_view range = accept.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    const std::string_view range =
+        accept.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     start = comma == std::string_view::npos ? accept.size() + 1 : comma + 1;
     // type;param=value;...
     std::string type;
@@ -90,14 +91,15 @@ Negotiated negotiate(std::string_view accept) {
         continue;
       }
       const auto eq = part.find('=');
-      if (eq != std::string_view::npos) params[trim_lower(part.substr(0, eq))] = trim_lower(part.substr(eq + 1));
+      if (eq != std::string_view::npos)
+        params[trim_lower(part.substr(0, eq))] = trim_lower(part.substr(eq + 1));
     }
     const bool json_type = type == "application/json" || type == "*/*" || type == "application/*";
     if (!json_type) continue;
     if (params.contains("as")) {
       // Only Table is served; other conversions (PartialObjectMetadata...) fall to the next range.
-      if (params["as"] == "table" && params["g"] == "meta.k8s.io" && (params["v"] == "v1" || params["v"] == "v1beta1") &&
-          !n.table) {
+      if (params["as"] == "table" && params["g"] == "meta.k8s.io" &&
+          (params["v"] == "v1" || params["v"] == "v1beta1") && !n.table) {
         n.table = true;
         n.table_version = params["v"];
       }
@@ -108,4 +110,4 @@ Negotiated negotiate(std::string_view accept) {
   return n;
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

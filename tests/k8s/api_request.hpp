@@ -12,13 +12,13 @@
 
 #include "tests/k8s/api_error.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 struct ApiRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // as sent: path and query
-  std::string path;    // decoded, without the query
-  std::vector<std::string> segments;  // decoded path segments, empty ones dropped
+  std::string method;                        // "GET", "POST", ...
+  std::string target;                        // as sent: path and query
+  std::string path;                          // decoded, without the query
+  std::vector<std::string> segments;         // decoded path segments, empty ones dropped
   std::map<std::string, std::string> query;  // decoded; the last of repeated keys wins
   std::string authorization;
   std::string accept;
@@ -56,4 +56,4 @@ struct Negotiated {
 };
 Negotiated negotiate(std::string_view accept);
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

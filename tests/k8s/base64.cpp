@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace {
 
@@ -25,7 +25,8 @@ std::string base64_encode(std::string_view data) {
   std::size_t i = 0;
   for (; i + 3 <= data.size(); i += 3) {
     const std::uint32_t v = static_cast<std::uint8_t>(data[i]) << 16 |
-                            static_cast<std::uint8_t>(data[i + 1]) << 8 | static_cast<std::uint8_t>(data[i + 2]);
+                            static_cast<std::uint8_t>(data[i + 1]) << 8 |
+                            static_cast<std::uint8_t>(data[i + 2]);
     out += kAlphabet[v >> 18 & 63];
     out += kAlphabet[v >> 12 & 63];
     out += kAlphabet[v >> 6 & 63];
@@ -88,4 +89,4 @@ std::optional<std::string> base64_decode(std::string_view text, std::size_t* bad
   return out;
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

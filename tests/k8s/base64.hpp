@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 std::string base64_encode(std::string_view data);
 
@@ -15,4 +15,4 @@ std::string base64_encode(std::string_view data);
 // "illegal base64 data at input byte N".
 std::optional<std::string> base64_decode(std::string_view text, std::size_t* bad_at = nullptr);
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

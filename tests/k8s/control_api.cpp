@@ -5,7 +5,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace json = boost::json;
 
@@ -26,7 +26,8 @@ Reply method_not_allowed(const ApiRequest& req) {
 json::object token_json(const TokenRegistry::Entry& e) {
   json::array groups;
   for (const auto& g : e.user.groups) groups.push_back(json::value(g));
-  json::object o{{"token", e.token}, {"user", e.user.name}, {"uid", e.user.uid}, {"groups", std::move(groups)}};
+  json::object o{
+      {"token", e.token}, {"user", e.user.name}, {"uid", e.user.uid}, {"groups", std::move(groups)}};
   if (e.expires) o["expires"] = format_time(*e.expires);
   return o;
 }
@@ -54,7 +55,8 @@ Expected<TokenRequest> token_request(const json::value& v) {
     }
   }
   if (const auto it = o.find("expiresInSeconds"); it != o.end()) {
-    if (!it->value().is_int64() || it->value().get_int64() <= 0) return bad_request("expiresInSeconds is a positive integer");
+    if (!it->value().is_int64() || it->value().get_int64() <= 0)
+      return bad_request("expiresInSeconds is a positive integer");
     r.ttl = std::chrono::seconds(it->value().get_int64());
   }
   return r;
@@ -63,17 +65,21 @@ Expected<TokenRequest> token_request(const json::value& v) {
 }  // namespace
 
 Expected<json::object> normalize_pod(const json::value& body, const std::string& ns, const std::string& name,
-                                     const json::object* existing, IdSource& ids, std::chrono::system_clock::time_point now) {
+                                     const json::object* existing, IdSource& ids,
+                                     std::chrono::system_clock::time_point now) {
   if (!body.is_object()) return bad_request("a pod is a JSON object");
   json::object pod = body.get_object();
-  if (const auto k = string_at(pod, {"kind"}); !k.empty() && k != "Pod") return bad_request("kind must be Pod");
+  if (const auto k = string_at(pod, {"kind"}); !k.empty() && k != "Pod")
+    return bad_request("kind must be Pod");
   auto& meta_v = pod["metadata"];
   if (!meta_v.is_object()) meta_v = json::object{};
   auto& meta = meta_v.get_object();
-  for (const auto& [key, want] : {std::pair<const char*, const std::string&>{"name", name}, {"namespace", ns}}) {
+  for (const auto& [key, want] :
+       {std::pair<const char*, const std::string&>{"name", name}, {"namespace", ns}}) {
     const std::string have = string_at(meta, {key});
     if (!have.empty() && have != want)
-      return bad_request(std::string("metadata.") + key + " " + go_quote(have) + " does not match the URL's " + go_quote(want));
+      return bad_request(std::string("metadata.") + key + " " + go_quote(have) +
+                         " does not match the URL's " + go_quote(want));
     meta[key] = want;
   }
   meta.erase("resourceVersion");
@@ -105,8 +111,9 @@ Expected<json::object> normalize_pod(const json::value& body, const std::string&
     return bad_request("status.podIP must be status.podIPs[0].ip");
 
   json::object out{{"kind", "Pod"}, {"apiVersion", "v1"}};
+  for (const char* k : {"metadata", "spec", "status"}) out[k] = pod[k];
   for (const auto& kv : pod)
-    if (kv.key() != "kind" && kv.key() != "apiVersion") out[kv.key()] = kv.value();
+    if (!out.contains(kv.key())) out[kv.key()] = kv.value();
   return out;
 }
 
@@ -133,7 +140,8 @@ Reply ControlApi::handle(const ApiRequest& req) {
                                          {"faults", faults_.rules().size()},
                                          {"lastRequestSeq", log_.last_seq()}});
   }
-  return Reply::error({404, "NotFound", "no control endpoint " + req.path + " (see tests/k8s/README.md)", {}, {}});
+  return Reply::error(
+      {404, "NotFound", "no control endpoint " + req.path + " (see tests/k8s/README.md)", {}, {}});
 }
 
 Reply ControlApi::pods(const ApiRequest& req, const std::string& ns, const std::string& name) {
@@ -153,7 +161,8 @@ Reply ControlApi::pods(const ApiRequest& req, const std::string& ns, const std::
   auto pod = normalize_pod(*body, ns, name, existing, ids_, now_());
   if (!pod) return Reply::error(pod.error());
   const bool fresh = existing == nullptr;
-  const json::object& stored = store_.put("pods", std::move(*pod), fresh ? EventType::added : EventType::modified);
+  const json::object& stored =
+      store_.put("pods", std::move(*pod), fresh ? EventType::added : EventType::modified);
   return Reply::json(fresh ? 201 : 200, stored);
 }
 
@@ -164,7 +173,8 @@ Reply ControlApi::permissions(const ApiRequest& req) {
     return Reply::json(200, rules_.to_json());
   }
   if (s.size() != 4 || (s[2] != "users" && s[2] != "groups"))
-    return Reply::error(bad_request("use /_double/permissions/users/NAME or /_double/permissions/groups/NAME"));
+    return Reply::error(
+        bad_request("use /_double/permissions/users/NAME or /_double/permissions/groups/NAME"));
   const bool user = s[2] == "users";
   if (req.method == "DELETE") {
     const bool removed = user ? rules_.remove_user(s[3]) : rules_.remove_group(s[3]);
@@ -174,15 +184,18 @@ Reply ControlApi::permissions(const ApiRequest& req) {
   auto body = parse_body(req);
   if (!body) return Reply::error(body.error());
   const json::value* rules_v = body->is_object() ? body->get_object().if_contains("rules") : nullptr;
-  if (rules_v == nullptr || !rules_v->is_array()) return Reply::error(bad_request("expected {\"rules\": [...]}"));
+  if (rules_v == nullptr || !rules_v->is_array())
+    return Reply::error(bad_request("expected {\"rules\": [...]}"));
   std::vector<Rule> rules;
   for (const auto& r : rules_v->get_array()) {
     auto rule = Rule::from_json(r);
     if (!rule) return Reply::error(rule.error());
     rules.push_back(std::move(*rule));
   }
-  if (user) rules_.set_user(s[3], std::move(rules));
-  else rules_.set_group(s[3], std::move(rules));
+  if (user)
+    rules_.set_user(s[3], std::move(rules));
+  else
+    rules_.set_group(s[3], std::move(rules));
   return Reply::json(200, rules_.to_json());
 }
 
@@ -205,13 +218,15 @@ Reply ControlApi::tokens(const ApiRequest& req) {
     if (!body) return Reply::error(body.error());
     auto tr = token_request(*body);
     if (!tr) return Reply::error(tr.error());
-    const bool revoke_old = !(body->get_object().contains("revokeOld") && body->get_object().at("revokeOld").is_bool() &&
-                              !body->get_object().at("revokeOld").get_bool());
+    const bool revoke_old =
+        !(body->get_object().contains("revokeOld") && body->get_object().at("revokeOld").is_bool() &&
+          !body->get_object().at("revokeOld").get_bool());
     json::object out = token_json(tokens_.add(tr->token, tr->user, tr->groups, tr->ttl));
     out["revoked"] = revoke_old ? tokens_.revoke_user(tr->user, std::string(out["token"].get_string())) : 0;
     return Reply::json(201, out);
   }
-  if (s.size() == 3 && req.method == "DELETE") return Reply::json(200, json::object{{"revoked", tokens_.revoke(s[2])}});
+  if (s.size() == 3 && req.method == "DELETE")
+    return Reply::json(200, json::object{{"revoked", tokens_.revoke(s[2])}});
   return method_not_allowed(req);
 }
 
@@ -261,7 +276,8 @@ Reply ControlApi::requests(const ApiRequest& req) {
   std::uint64_t since = 0;
   if (const std::string v = req.param("since"); !v.empty()) {
     const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), since);
-    if (ec != std::errc() || p != v.data() + v.size()) return Reply::error(bad_request("since is a sequence number"));
+    if (ec != std::errc() || p != v.data() + v.size())
+      return Reply::error(bad_request("since is a sequence number"));
   }
   json::array items;
   for (const auto& e : log_.since(since)) items.push_back(e.to_json());
@@ -276,7 +292,8 @@ Reply ControlApi::compact(const ApiRequest& req) {
   if (body->is_object())
     if (const std::string rv = string_at(body->get_object(), {"resourceVersion"}); !rv.empty()) {
       std::uint64_t n = 0;
-      if (!parse_resource_version(rv, n)) return Reply::error(bad_request("resourceVersion is a decimal string"));
+      if (!parse_resource_version(rv, n))
+        return Reply::error(bad_request("resourceVersion is a decimal string"));
       up_to = n;
     }
   store_.compact(up_to);
@@ -284,4 +301,4 @@ Reply ControlApi::compact(const ApiRequest& req) {
                                        {"resourceVersion", std::to_string(store_.resource_version())}});
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

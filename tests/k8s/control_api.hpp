@@ -15,7 +15,7 @@
 #include "tests/k8s/token_registry.hpp"
 #include "tests/k8s/watch_hub.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 class ControlApi {
  public:
@@ -23,7 +23,13 @@ class ControlApi {
 
   ControlApi(ObjectStore& store, TokenRegistry& tokens, AccessRules& rules, FaultInjector& faults,
              RequestLog& log, WatchHub& watches, IdSource& ids, Now now)
-      : store_(store), tokens_(tokens), rules_(rules), faults_(faults), log_(log), watches_(watches), ids_(ids),
+      : store_(store),
+        tokens_(tokens),
+        rules_(rules),
+        faults_(faults),
+        log_(log),
+        watches_(watches),
+        ids_(ids),
         now_(std::move(now)) {}
 
   // `req.segments` starts with "_double".
@@ -56,4 +62,4 @@ Expected<boost::json::object> normalize_pod(const boost::json::value& body, cons
                                             const std::string& name, const boost::json::object* existing,
                                             IdSource& ids, std::chrono::system_clock::time_point now);
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

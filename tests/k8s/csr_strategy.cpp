@@ -4,13 +4,13 @@
 #include <cstdio>
 #include <set>
 
-#include <boost/json/array.hpp>
 #include <openssl/pem.h>
+#include <boost/json/array.hpp>
 
 #include "distls/ossl.hpp"
 #include "tests/k8s/base64.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace json = boost::json;
 
@@ -49,13 +49,15 @@ std::string render_bytes(std::string_view b) {
 bool is_dns1123_label(std::string_view s) {
   if (s.empty() || s.size() > 63) return false;
   for (char c : s)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-'))
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+          c == '-'))
       return false;
   return s.front() != '-' && s.back() != '-';
 }
 
 const char* kLabelMsg =
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and "
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start "
+    "and "
     "end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 const char* kSubdomainMsg =
@@ -75,11 +77,29 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
 }
 
 const std::set<std::string>& valid_usages() {
-  static const std::set<std::string> usages = {
-      "signing", "digital signature", "content commitment", "key encipherment", "key agreement",
-      "data encipherment", "cert sign", "crl sign", "encipher only", "decipher only", "any", "server auth",
-      "client auth", "code signing", "email protection", "s/mime", "ipsec end system", "ipsec tunnel",
-      "ipsec user", "timestamping", "ocsp signing", "microsoft sgc", "netscape sgc"};
+  static const std::set<std::string> usages = {"signing",
+                                               "digital signature",
+                                               "content commitment",
+                                               "key encipherment",
+                                               "key agreement",
+                                               "data encipherment",
+                                               "cert sign",
+                                               "crl sign",
+                                               "encipher only",
+                                               "decipher only",
+                                               "any",
+                                               "server auth",
+                                               "client auth",
+                                               "code signing",
+                                               "email protection",
+                                               "s/mime",
+                                               "ipsec end system",
+                                               "ipsec tunnel",
+                                               "ipsec user",
+                                               "timestamping",
+                                               "ocsp signing",
+                                               "microsoft sgc",
+                                               "netscape sgc"};
   return usages;
 }
 
@@ -139,18 +159,22 @@ void validate_conditions(const json::array& conds, std::vector<FieldError>& errs
     const std::string type = cond_field(conds[i], "type");
     const std::string status = cond_field(conds[i], "status");
     if (type.empty()) errs.push_back({FT::required, at + ".type", "", ""});
-    const auto& allowed = (type == "Approved" || type == "Denied" || type == "Failed") ? true_only : all_status;
-    if (status.empty()) errs.push_back({FT::required, at + ".status", "", ""});
+    const auto& allowed =
+        (type == "Approved" || type == "Denied" || type == "Failed") ? true_only : all_status;
+    if (status.empty())
+      errs.push_back({FT::required, at + ".status", "", ""});
     else if (!allowed.contains(status))
       errs.push_back({FT::not_supported, at + ".status", go_quote(status), supported_list(allowed)});
     if (type == "Approved") {
       approved = true;
       if (denied)
-        errs.push_back({FT::invalid, "status.conditions", go_quote(type), "Approved and Denied conditions are mutually exclusive"});
+        errs.push_back({FT::invalid, "status.conditions", go_quote(type),
+                        "Approved and Denied conditions are mutually exclusive"});
     } else if (type == "Denied") {
       denied = true;
       if (approved)
-        errs.push_back({FT::invalid, "status.conditions", go_quote(type), "Approved and Denied conditions are mutually exclusive"});
+        errs.push_back({FT::invalid, "status.conditions", go_quote(type),
+                        "Approved and Denied conditions are mutually exclusive"});
     }
     if (!seen.insert(type).second) errs.push_back({FT::duplicate, at + ".type", go_quote(type), ""});
   }
@@ -160,17 +184,20 @@ void validate_conditions(const json::array& conds, std::vector<FieldError>& errs
 std::vector<FieldError> validate(const json::object& csr, const Options& opts) {
   std::vector<FieldError> errs;
   const std::string request = base64_decode(string_at(csr, {"spec", "request"})).value_or(std::string());
-  if (auto why = csr_request_problem(request)) errs.push_back({FT::invalid, "spec.request", render_bytes(request), *why});
+  if (auto why = csr_request_problem(request))
+    errs.push_back({FT::invalid, "spec.request", render_bytes(request), *why});
 
   json::array usages;
   if (const auto* spec = object_at(csr, {"spec"}))
-    if (const auto it = spec->find("usages"); it != spec->end() && it->value().is_array()) usages = it->value().get_array();
+    if (const auto it = spec->find("usages"); it != spec->end() && it->value().is_array())
+      usages = it->value().get_array();
   if (usages.empty()) errs.push_back({FT::required, "spec.usages", "", ""});
   std::set<std::string> seen;
   for (std::size_t i = 0; i < usages.size(); ++i) {
     const std::string u = usages[i].is_string() ? std::string(usages[i].get_string()) : "";
     const std::string at = "spec.usages[" + std::to_string(i) + "]";
-    if (!valid_usages().contains(u)) errs.push_back({FT::not_supported, at, go_quote(u), supported_list(valid_usages())});
+    if (!valid_usages().contains(u))
+      errs.push_back({FT::not_supported, at, go_quote(u), supported_list(valid_usages())});
   }
   for (std::size_t i = 0; i < usages.size(); ++i) {
     const std::string u = usages[i].is_string() ? std::string(usages[i].get_string()) : "";
@@ -180,7 +207,8 @@ std::vector<FieldError> validate(const json::object& csr, const Options& opts) {
 
   const std::string signer = string_at(csr, {"spec", "signerName"});
   if (signer == "kubernetes.io/legacy-unknown") {
-    errs.push_back({FT::invalid, "spec.signerName", go_quote(signer), "the legacy signerName is not allowed via this API version"});
+    errs.push_back({FT::invalid, "spec.signerName", go_quote(signer),
+                    "the legacy signerName is not allowed via this API version"});
   } else {
     for (auto& e : validate_signer_name("spec.signerName", signer)) errs.push_back(std::move(e));
   }
@@ -209,14 +237,17 @@ void validate_update(const json::object& next, const json::object& old, const Op
   const json::array nc = conditions_of(next), oc = conditions_of(old);
   for (const char* t : {"Approved", "Denied", "Failed"})
     if (find_conditions(nc, t).size() < find_conditions(oc, t).size())
-      errs.push_back({FT::forbidden, "status.conditions", "", std::string("updates may not remove a condition of type ") + go_quote(t)});
+      errs.push_back({FT::forbidden, "status.conditions", "",
+                      std::string("updates may not remove a condition of type ") + go_quote(t)});
   if (!opts.allow_setting_approval) {
     for (const char* t : {"Approved", "Denied"}) {
       const auto n = find_conditions(nc, t), o = find_conditions(oc, t);
       if (n.size() > o.size())
-        errs.push_back({FT::forbidden, "status.conditions", "", std::string("updates may not add a condition of type ") + go_quote(t)});
+        errs.push_back({FT::forbidden, "status.conditions", "",
+                        std::string("updates may not add a condition of type ") + go_quote(t)});
       else if (n.size() == o.size() && n != o)
-        errs.push_back({FT::forbidden, "status.conditions", "", std::string("updates may not modify a condition of type ") + go_quote(t)});
+        errs.push_back({FT::forbidden, "status.conditions", "",
+                        std::string("updates may not modify a condition of type ") + go_quote(t)});
     }
   }
   const std::string new_cert = string_at(next, {"status", "certificate"});
@@ -225,7 +256,8 @@ void validate_update(const json::object& next, const json::object& old, const Op
     if (!opts.allow_setting_certificate)
       errs.push_back({FT::forbidden, "status.certificate", "", "updates may not set certificate content"});
     else if (!old_cert.empty())
-      errs.push_back({FT::forbidden, "status.certificate", "", "updates may not modify existing certificate content"});
+      errs.push_back(
+          {FT::forbidden, "status.certificate", "", "updates may not modify existing certificate content"});
   }
 }
 
@@ -242,7 +274,8 @@ void populate_condition_timestamps(json::object& next, const json::object& old, 
     if (string_at(co, {"lastTransitionTime"}).empty()) {
       std::string transition = now;
       for (const auto& o : oc)
-        if (cond_field(o, "type") == cond_field(c, "type") && cond_field(o, "status") == cond_field(c, "status") &&
+        if (cond_field(o, "type") == cond_field(c, "type") &&
+            cond_field(o, "status") == cond_field(c, "status") &&
             !cond_field(o, "lastTransitionTime").empty()) {
           transition = cond_field(o, "lastTransitionTime");
           break;
@@ -275,9 +308,11 @@ json::object canonical(const json::object& in) {
   out["metadata"] = object_at(in, {"metadata"}) ? *object_at(in, {"metadata"}) : json::object{};
   out["spec"] = object_at(in, {"spec"}) ? *object_at(in, {"spec"}) : json::object{};
   json::object status = object_at(in, {"status"}) ? *object_at(in, {"status"}) : json::object{};
-  if (auto it = status.find("conditions"); it != status.end() && it->value().is_array() && it->value().get_array().empty())
+  if (auto it = status.find("conditions");
+      it != status.end() && it->value().is_array() && it->value().get_array().empty())
     status.erase(it);
-  if (auto it = status.find("certificate"); it != status.end() && it->value().is_string() && it->value().get_string().empty())
+  if (auto it = status.find("certificate");
+      it != status.end() && it->value().is_string() && it->value().get_string().empty())
     status.erase(it);
   out["status"] = std::move(status);
   return out;
@@ -347,28 +382,34 @@ std::vector<FieldError> validate_signer_name(const std::string& field, const std
   if (signer.empty()) return {{FT::required, field, "", ""}};
   const auto segments = split(signer, '/');
   if (segments.size() != 2)
-    return {{FT::invalid, field, go_quote(signer), "must be a fully qualified domain and path of the form 'example.com/signer-name'"}};
+    return {{FT::invalid, field, go_quote(signer),
+             "must be a fully qualified domain and path of the form 'example.com/signer-name'"}};
   const std::string domain(segments[0]), path(segments[1]);
   if (domain.size() > 253) errs.push_back({FT::too_long, field, "", "may not be more than 253 bytes"});
   const auto labels = split(domain, '.');
   for (auto l : labels)
     if (!is_dns1123_label(l)) {
       errs.push_back({FT::invalid, field, go_quote(domain),
-                      "validating label " + go_quote(l) + ": " + (l.size() > 63 ? "must be no more than 63 characters" : kLabelMsg)});
+                      "validating label " + go_quote(l) + ": " +
+                          (l.size() > 63 ? "must be no more than 63 characters" : kLabelMsg)});
       break;
     }
   if (labels.size() < 2)
-    errs.push_back({FT::invalid, field, go_quote(domain), "should be a domain with at least two segments separated by dots"});
+    errs.push_back({FT::invalid, field, go_quote(domain),
+                    "should be a domain with at least two segments separated by dots"});
   for (auto l : split(path, '.'))
     if (!is_dns1123_label(l) || l.size() > 253) {
-      errs.push_back({FT::invalid, field, go_quote(path), "validating label " + go_quote(l) + ": " + kSubdomainMsg});
+      errs.push_back(
+          {FT::invalid, field, go_quote(path), "validating label " + go_quote(l) + ": " + kSubdomainMsg});
       break;
     }
-  if (signer.size() > 253 + 253 + 63 + 1 + 1) errs.push_back({FT::too_long, field, "", "may not be more than 571 bytes"});
+  if (signer.size() > 253 + 253 + 63 + 1 + 1)
+    errs.push_back({FT::too_long, field, "", "may not be more than 571 bytes"});
   return errs;
 }
 
-Expected<json::object> csr_for_create(json::object in, const UserInfo& user, IdSource& ids, Clock::time_point now) {
+Expected<json::object> csr_for_create(json::object in, const UserInfo& user, IdSource& ids,
+                                      Clock::time_point now) {
   json::object& meta = child(in, "metadata");
   if (!string_at(meta, {"resourceVersion"}).empty())
     return bad_request("resourceVersion should not be set on objects to be created");
@@ -388,8 +429,10 @@ Expected<json::object> csr_for_create(json::object in, const UserInfo& user, IdS
 
   json::object& spec = child(in, "spec");
   spec["username"] = user.name;
-  if (user.uid.empty()) spec.erase("uid");
-  else spec["uid"] = user.uid;
+  if (user.uid.empty())
+    spec.erase("uid");
+  else
+    spec["uid"] = user.uid;
   if (user.groups.empty()) {
     spec.erase("groups");
   } else {
@@ -415,14 +458,18 @@ Expected<json::object> csr_for_create(json::object in, const UserInfo& user, IdS
   return out;
 }
 
-Expected<json::object> csr_for_update(CsrUpdate which, json::object next, const json::object& old, Clock::time_point now) {
+Expected<json::object> csr_for_update(CsrUpdate which, json::object next, const json::object& old,
+                                      Clock::time_point now) {
   const std::string now_text = format_time(now);
   // BeforeUpdate: system fields come from storage whatever the client sent.
   json::object& meta = child(next, "metadata");
   const json::object old_meta = object_at(old, {"metadata"}) ? *object_at(old, {"metadata"}) : json::object{};
-  for (const char* k : {"name", "uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds"}) {
-    if (auto it = old_meta.find(k); it != old_meta.end()) meta[k] = it->value();
-    else meta.erase(k);
+  for (const char* k : {"name", "uid", "creationTimestamp", "generation", "deletionTimestamp",
+                        "deletionGracePeriodSeconds"}) {
+    if (auto it = old_meta.find(k); it != old_meta.end())
+      meta[k] = it->value();
+    else
+      meta.erase(k);
   }
   meta.erase("namespace");
   meta.erase("selfLink");
@@ -457,11 +504,12 @@ Expected<json::object> csr_for_update(CsrUpdate which, json::object next, const 
   }
   json::object out = canonical(next);
   // Tolerate updates that do not touch status.certificate (allowArbitraryCertificate).
-  opts.allow_arbitrary_certificate = string_at(out, {"status", "certificate"}) == string_at(old, {"status", "certificate"});
+  opts.allow_arbitrary_certificate =
+      string_at(out, {"status", "certificate"}) == string_at(old, {"status", "certificate"});
   std::vector<FieldError> errs = validate(out, opts);
   validate_update(out, old, opts, errs);
   if (!errs.empty()) return invalid_csr(name_of(old), errs);
   return out;
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -16,7 +16,7 @@
 #include "tests/k8s/json_util.hpp"
 #include "tests/k8s/user_info.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 using Clock = std::chrono::system_clock;
 
@@ -43,4 +43,4 @@ enum class CsrUpdate { object, approval, status };
 Expected<boost::json::object> csr_for_update(CsrUpdate which, boost::json::object incoming,
                                              const boost::json::object& stored, Clock::time_point now);
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

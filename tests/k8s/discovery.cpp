@@ -2,7 +2,7 @@
 
 #include <boost/json/array.hpp>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace json = boost::json;
 
@@ -20,14 +20,10 @@ json::object group_version(const char* gv, const char* v) { return {{"groupVersi
 
 json::object version_info() {
   return {
-      {"major", kServedMajor},
-      {"minor", kServedMinor},
-      {"gitVersion", kServedGitVersion},
-      {"gitCommit", "0000000000000000000000000000000000000000"},
-      {"gitTreeState", "clean"},
-      {"buildDate", "2024-12-11T17:59:15Z"},
-      {"goVersion", "go1.23.3"},
-      {"compiler", "gc"},
+      {"major", kServedMajor},           {"minor", kServedMinor},
+      {"gitVersion", kServedGitVersion}, {"gitCommit", "0000000000000000000000000000000000000000"},
+      {"gitTreeState", "clean"},         {"buildDate", "2024-12-11T17:59:15Z"},
+      {"goVersion", "go1.23.3"},         {"compiler", "gc"},
       {"platform", "linux/amd64"},
   };
 }
@@ -60,24 +56,49 @@ json::object core_v1_resources() {
 }
 
 json::object api_group_list() {
-  const json::object v1 = group_version("certificates.k8s.io/v1", "v1");
+  const json::object certificates = group_version("certificates.k8s.io/v1", "v1");
+  const json::object coordination = group_version("coordination.k8s.io/v1", "v1");
   return {
       {"kind", "APIGroupList"},
       {"apiVersion", "v1"},
       {"groups", json::array{json::object{{"name", "certificates.k8s.io"},
-                                          {"versions", json::array{v1}},
-                                          {"preferredVersion", v1}}}},
+                                          {"versions", json::array{certificates}},
+                                          {"preferredVersion", certificates}},
+                             json::object{{"name", "coordination.k8s.io"},
+                                          {"versions", json::array{coordination}},
+                                          {"preferredVersion", coordination}}}},
   };
 }
 
 json::object certificates_group() {
   const json::object v1 = group_version("certificates.k8s.io/v1", "v1");
+  return {{"kind", "APIGroup"},
+          {"apiVersion", "v1"},
+          {"name", "certificates.k8s.io"},
+          {"versions", json::array{v1}},
+          {"preferredVersion", v1}};
+}
+
+json::object coordination_group() {
+  const json::object v1 = group_version("coordination.k8s.io/v1", "v1");
+  return {{"kind", "APIGroup"},
+          {"apiVersion", "v1"},
+          {"name", "coordination.k8s.io"},
+          {"versions", json::array{v1}},
+          {"preferredVersion", v1}};
+}
+
+json::object coordination_v1_resources() {
   return {
-      {"kind", "APIGroup"},
+      {"kind", "APIResourceList"},
       {"apiVersion", "v1"},
-      {"name", "certificates.k8s.io"},
-      {"versions", json::array{v1}},
-      {"preferredVersion", v1},
+      {"groupVersion", "coordination.k8s.io/v1"},
+      {"resources", json::array{json::object{{"name", "leases"},
+                                             {"singularName", "lease"},
+                                             {"namespaced", true},
+                                             {"kind", "Lease"},
+                                             {"verbs", strings({"create", "delete", "deletecollection", "get",
+                                                                "list", "patch", "update", "watch"})}}}},
   };
 }
 
@@ -92,8 +113,8 @@ json::object certificates_v1_resources() {
                         {"singularName", "certificatesigningrequest"},
                         {"namespaced", false},
                         {"kind", "CertificateSigningRequest"},
-                        {"verbs", strings({"create", "delete", "deletecollection", "get", "list", "patch", "update",
-                                           "watch"})},
+                        {"verbs", strings({"create", "delete", "deletecollection", "get", "list", "patch",
+                                           "update", "watch"})},
                         {"shortNames", strings({"csr"})}},
            json::object{{"name", "certificatesigningrequests/approval"},
                         {"singularName", ""},
@@ -109,4 +130,4 @@ json::object certificates_v1_resources() {
   };
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

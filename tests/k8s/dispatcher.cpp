@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <ctime>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace {
 
@@ -19,7 +19,8 @@ std::string time_ms(std::chrono::system_clock::time_point t) {
 
 Decision Dispatcher::decide(const ApiRequest& req, bool after_delay, std::string& user, std::string& fault) {
   const auto& s = req.segments;
-  if (s.size() == 1 && (s[0] == "healthz" || s[0] == "livez" || s[0] == "readyz")) return Reply::text(200, "ok");
+  if (s.size() == 1 && (s[0] == "healthz" || s[0] == "livez" || s[0] == "readyz"))
+    return Reply::text(200, "ok");
 
   const bool control = !s.empty() && s[0] == "_double";
   if (!control && !after_delay) {
@@ -31,9 +32,15 @@ Decision Dispatcher::decide(const ApiRequest& req, bool after_delay, std::string
           e.retry_after_seconds = f->retry_after_seconds;
           return Reply::error(e);
         }
-        case FaultRule::Action::hang: fault = "hang"; return Hang{};
-        case FaultRule::Action::close: fault = "close"; return Drop{};
-        case FaultRule::Action::delay: fault = "delay"; return Delay{f->delay};
+        case FaultRule::Action::hang:
+          fault = "hang";
+          return Hang{};
+        case FaultRule::Action::close:
+          fault = "close";
+          return Drop{};
+        case FaultRule::Action::delay:
+          fault = "delay";
+          return Delay{f->delay};
       }
     }
   }
@@ -43,7 +50,8 @@ Decision Dispatcher::decide(const ApiRequest& req, bool after_delay, std::string
   user = who->name;
   if (control) {
     if (!who->in_group("system:masters"))
-      return Reply::error({403, "Forbidden", "the control API is for the admin token (group system:masters)", {}, {}});
+      return Reply::error(
+          {403, "Forbidden", "the control API is for the admin token (group system:masters)", {}, {}});
     return control_.handle(req);
   }
   Outcome o = api_.handle(req, *who);
@@ -64,16 +72,20 @@ Decision Dispatcher::handle(const ApiRequest& req, bool after_delay) {
   entry.user = user;
   entry.watch = std::holds_alternative<Watch>(d);
   entry.fault = after_delay ? "delay" : fault;
-  if (const auto* r = std::get_if<Reply>(&d)) entry.status = r->status;
-  else if (entry.watch) entry.status = 200;
+  if (const auto* r = std::get_if<Reply>(&d))
+    entry.status = r->status;
+  else if (entry.watch)
+    entry.status = 200;
   const bool control = !req.segments.empty() && req.segments[0] == "_double";
   // The control API's own traffic is not what tests assert on.
   if (!control) log_.add(entry);
-  logger_.info(control ? "control" : "request",
-               {{"method", req.method}, {"target", req.target}, {"user", user.empty() ? "-" : user},
-                {"status", entry.status}, {"watch", entry.watch ? "true" : "false"},
-                {"fault", entry.fault.empty() ? "-" : entry.fault}});
+  logger_.info(control ? "control" : "request", {{"method", req.method},
+                                                 {"target", req.target},
+                                                 {"user", user.empty() ? "-" : user},
+                                                 {"status", entry.status},
+                                                 {"watch", entry.watch ? "true" : "false"},
+                                                 {"fault", entry.fault.empty() ? "-" : entry.fault}});
   return d;
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

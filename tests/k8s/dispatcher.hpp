@@ -14,7 +14,7 @@
 #include "tests/k8s/request_log.hpp"
 #include "tests/k8s/token_registry.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 struct Hang {};  // read the request, never answer, keep the connection until the client leaves
 struct Drop {};  // close the connection without an answer
@@ -31,9 +31,15 @@ class Dispatcher {
  public:
   using Now = std::function<std::chrono::system_clock::time_point()>;
 
-  Dispatcher(KubeApi& api, ControlApi& control, const TokenRegistry& tokens, FaultInjector& faults, RequestLog& log,
-             Logger& logger, Now now)
-      : api_(api), control_(control), tokens_(tokens), faults_(faults), log_(log), logger_(logger), now_(std::move(now)) {}
+  Dispatcher(KubeApi& api, ControlApi& control, const TokenRegistry& tokens, FaultInjector& faults,
+             RequestLog& log, Logger& logger, Now now)
+      : api_(api),
+        control_(control),
+        tokens_(tokens),
+        faults_(faults),
+        log_(log),
+        logger_(logger),
+        now_(std::move(now)) {}
 
   // after_delay: the second pass of a Delay fault, which must not consume another fault.
   Decision handle(const ApiRequest& req, bool after_delay = false);
@@ -50,4 +56,4 @@ class Dispatcher {
   Now now_;
 };
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

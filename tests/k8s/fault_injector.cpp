@@ -2,7 +2,7 @@
 
 #include <boost/json/value.hpp>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace json = boost::json;
 
@@ -10,10 +10,14 @@ namespace {
 
 const char* action_name(FaultRule::Action a) {
   switch (a) {
-    case FaultRule::Action::status: return "status";
-    case FaultRule::Action::hang: return "hang";
-    case FaultRule::Action::close: return "close";
-    case FaultRule::Action::delay: return "delay";
+    case FaultRule::Action::status:
+      return "status";
+    case FaultRule::Action::hang:
+      return "hang";
+    case FaultRule::Action::close:
+      return "close";
+    case FaultRule::Action::delay:
+      return "delay";
   }
   return "status";
 }
@@ -75,11 +79,16 @@ Expected<FaultRule> FaultRule::from_json(const json::value& v) {
     r.watch = it->value().get_bool();
   }
   if (r.method == "*") r.method.clear();
-  if (action == "status") r.action = Action::status;
-  else if (action == "hang") r.action = Action::hang;
-  else if (action == "close") r.action = Action::close;
-  else if (action == "delay") r.action = Action::delay;
-  else return bad_request("fault action is one of status, hang, close, delay");
+  if (action == "status")
+    r.action = Action::status;
+  else if (action == "hang")
+    r.action = Action::hang;
+  else if (action == "close")
+    r.action = Action::close;
+  else if (action == "delay")
+    r.action = Action::delay;
+  else
+    return bad_request("fault action is one of status, hang, close, delay");
   r.delay = std::chrono::milliseconds(delay_ms);
   return r;
 }
@@ -90,7 +99,8 @@ std::uint64_t FaultInjector::add(FaultRule rule) {
   return rules_.back().id;
 }
 
-std::optional<FaultRule> FaultInjector::take(const std::string& method, const std::string& path, bool is_watch) {
+std::optional<FaultRule> FaultInjector::take(const std::string& method, const std::string& path,
+                                             bool is_watch) {
   for (auto it = rules_.begin(); it != rules_.end(); ++it) {
     if (!it->method.empty() && it->method != method) continue;
     if (path.compare(0, it->path_prefix.size(), it->path_prefix) != 0) continue;
@@ -102,4 +112,4 @@ std::optional<FaultRule> FaultInjector::take(const std::string& method, const st
   return std::nullopt;
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

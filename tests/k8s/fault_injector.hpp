@@ -13,19 +13,19 @@
 
 #include "tests/k8s/api_error.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 struct FaultRule {
   enum class Action { status, hang, close, delay };
 
   std::uint64_t id = 0;
-  std::string method;        // "" or "*": any
-  std::string path_prefix;   // matched against the decoded path, without the query
-  std::optional<bool> watch; // only watch requests / only non-watch requests / either
+  std::string method;         // "" or "*": any
+  std::string path_prefix;    // matched against the decoded path, without the query
+  std::optional<bool> watch;  // only watch requests / only non-watch requests / either
   unsigned remaining = 1;
   Action action = Action::status;
-  unsigned status = 503;     // Action::status
-  std::string message;       // Action::status; "" picks the apiserver's usual text
+  unsigned status = 503;                        // Action::status
+  std::string message;                          // Action::status; "" picks the apiserver's usual text
   std::optional<unsigned> retry_after_seconds;  // Action::status: Retry-After header + details
   std::chrono::milliseconds delay{0};           // Action::delay
 
@@ -47,4 +47,4 @@ class FaultInjector {
   std::uint64_t next_id_ = 1;
 };
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -13,10 +13,11 @@
 
 #include "tests/k8s/selectors.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 // The object at a path of keys, or nullptr when a step is missing or not an object.
-const boost::json::object* object_at(const boost::json::object& o, std::initializer_list<std::string_view> path);
+const boost::json::object* object_at(const boost::json::object& o,
+                                     std::initializer_list<std::string_view> path);
 // The string at a path of keys, or "" when missing or not a string.
 std::string string_at(const boost::json::object& o, std::initializer_list<std::string_view> path);
 
@@ -43,4 +44,4 @@ class IdSource {
   std::mt19937_64 rng_;
 };
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -9,10 +9,13 @@
 #include "tests/k8s/base64.hpp"
 #include "tests/k8s/csr_strategy.hpp"
 #include "tests/k8s/discovery.hpp"
+#include "tests/k8s/lease_strategy.hpp"
 #include "tests/k8s/object_decoder.hpp"
+#include "tests/k8s/openapi.hpp"
+#include "tests/k8s/protobuf_body.hpp"
 #include "tests/k8s/table_printer.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace json = boost::json;
 
@@ -56,6 +59,25 @@ std::optional<std::string> bad_path_segment(const std::string& name) {
   return std::nullopt;
 }
 
+const Schema& schema_for(const ResourceType& type) {
+  static const Schema csr = csr_schema();
+  static const Schema lease = lease_schema();
+  return &type == &csr_type() ? csr : lease;
+}
+
+// The body as JSON text, whichever of the two encodings client-go uses it came in (only
+// CSRs are understood in protobuf).
+Expected<std::string> json_body(const ApiRequest& req, const ResourceType& type) {
+  const std::string mt = media_type(req.content_type);
+  if (mt == kProtobufMediaType && &type == &csr_type()) {
+    auto obj = csr_from_protobuf(req.body);
+    if (!obj) return obj.error();
+    return json::serialize(*obj);
+  }
+  if (!mt.empty() && mt != "application/json") return unsupported_media_type(req.content_type);
+  return req.body;
+}
+
 Reply with_warnings(Reply r, const std::vector<std::string>& warnings) {
   for (const auto& w : warnings) r.headers.emplace_back("Warning", "299 - " + go_quote(w));
   return r;
@@ -88,29 +110,51 @@ std::string object_key(const json::object& obj) { return namespace_of(obj) + "/"
 // The continue token: where the next page starts and the RV of the first page. Opaque to
 // clients, as the real one (base64 JSON) is.
 std::string continue_token(std::uint64_t rv, const std::string& start) {
-  return base64_encode(json::serialize(json::object{{"v", "double.k8s.io/v1"}, {"rv", rv}, {"start", start}}));
+  return base64_encode(
+      json::serialize(json::object{{"v", "double.k8s.io/v1"}, {"rv", rv}, {"start", start}}));
 }
 
 }  // namespace
 
 KubeApi::KubeApi(ObjectStore& store, const AccessRules& rules, IdSource& ids, Now now,
                  std::chrono::seconds default_watch_timeout)
-    : store_(store), rules_(rules), ids_(ids), now_(std::move(now)), default_watch_timeout_(default_watch_timeout) {}
+    : store_(store),
+      rules_(rules),
+      ids_(ids),
+      now_(std::move(now)),
+      default_watch_timeout_(default_watch_timeout) {}
 
 Outcome KubeApi::handle(const ApiRequest& req, const UserInfo& user) {
   const auto& s = req.segments;
   const auto discovery = [&](json::object doc) -> Outcome {
     if (req.method != "GET" && req.method != "HEAD")
-      return Reply::error({405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}, {}});
+      return Reply::error({405,
+                           "MethodNotAllowed",
+                           "the server does not allow this method on the requested resource",
+                           {},
+                           {}});
     return Reply::json(200, doc);
   };
   if (s.size() == 1 && s[0] == "version") return discovery(version_info());
   if (s.size() == 1 && s[0] == "api") return discovery(api_versions(server_address_));
   if (s.size() == 2 && s[0] == "api" && s[1] == "v1") return discovery(core_v1_resources());
   if (s.size() == 1 && s[0] == "apis") return discovery(api_group_list());
-  if (s.size() == 2 && s[0] == "apis" && s[1] == "certificates.k8s.io") return discovery(certificates_group());
+  if (s.size() == 2 && s[0] == "apis" && s[1] == "certificates.k8s.io")
+    return discovery(certificates_group());
   if (s.size() == 3 && s[0] == "apis" && s[1] == "certificates.k8s.io" && s[2] == "v1")
     return discovery(certificates_v1_resources());
+  if (s.size() == 2 && s[0] == "apis" && s[1] == "coordination.k8s.io")
+    return discovery(coordination_group());
+  if (s.size() == 3 && s[0] == "apis" && s[1] == "coordination.k8s.io" && s[2] == "v1")
+    return discovery(coordination_v1_resources());
+
+  if (s.size() >= 2 && s[0] == "openapi" && s[1] == "v3") {
+    if (s.size() == 2) return discovery(openapi_v3_root());
+    std::string gv;
+    for (std::size_t i = 2; i < s.size(); ++i) gv += (i > 2 ? "/" : "") + s[i];
+    if (auto doc = openapi_v3_group_version(gv)) return discovery(std::move(*doc));
+    return Reply::error(path_not_found());
+  }
 
   Target t;
   if (s.size() >= 4 && s.size() <= 6 && s[0] == "apis" && s[1] == "certificates.k8s.io" && s[2] == "v1" &&
@@ -123,10 +167,19 @@ Outcome KubeApi::handle(const ApiRequest& req, const UserInfo& user) {
     }
   } else if (s.size() == 3 && s[0] == "api" && s[1] == "v1" && s[2] == "pods") {
     t.type = &pod_type();
-  } else if (s.size() >= 5 && s.size() <= 6 && s[0] == "api" && s[1] == "v1" && s[2] == "namespaces" && s[4] == "pods") {
+  } else if (s.size() >= 5 && s.size() <= 6 && s[0] == "api" && s[1] == "v1" && s[2] == "namespaces" &&
+             s[4] == "pods") {
     t.type = &pod_type();
     t.ns = s[3];
     if (s.size() == 6) t.name = s[5];
+  } else if (s.size() == 4 && s[0] == "apis" && s[1] == "coordination.k8s.io" && s[2] == "v1" &&
+             s[3] == "leases") {
+    t.type = &lease_type();
+  } else if (s.size() >= 6 && s.size() <= 7 && s[0] == "apis" && s[1] == "coordination.k8s.io" &&
+             s[2] == "v1" && s[3] == "namespaces" && s[5] == "leases") {
+    t.type = &lease_type();
+    t.ns = s[4];
+    if (s.size() == 7) t.name = s[6];
   } else {
     return Reply::error(path_not_found());
   }
@@ -136,12 +189,18 @@ Outcome KubeApi::handle(const ApiRequest& req, const UserInfo& user) {
 Outcome KubeApi::resource_request(const ApiRequest& req, const UserInfo& user, Target t) {
   const bool collection = t.name.empty();
   std::string verb;
-  if (req.method == "GET" || req.method == "HEAD") verb = collection ? (req.flag("watch") ? "watch" : "list") : "get";
-  else if (req.method == "POST" && collection) verb = "create";
-  else if (req.method == "PUT" && !collection) verb = "update";
-  else if (req.method == "PATCH" && !collection) verb = "patch";
-  else if (req.method == "DELETE") verb = collection ? "deletecollection" : "delete";
-  else return Reply::error(method_not_supported(t.type->gr, req.method));
+  if (req.method == "GET" || req.method == "HEAD")
+    verb = collection ? (req.flag("watch") ? "watch" : "list") : "get";
+  else if (req.method == "POST" && collection)
+    verb = "create";
+  else if (req.method == "PUT" && !collection)
+    verb = "update";
+  else if (req.method == "PATCH" && !collection)
+    verb = "patch";
+  else if (req.method == "DELETE")
+    verb = collection ? "deletecollection" : "delete";
+  else
+    return Reply::error(method_not_supported(t.type->gr, req.method));
 
   Attributes attrs{verb, t.type->gr.resource + (t.sub.empty() ? "" : "/" + t.sub), t.name, t.ns};
   if (verb == "list" || verb == "watch") {
@@ -153,21 +212,23 @@ Outcome KubeApi::resource_request(const ApiRequest& req, const UserInfo& user, T
   if (!rules_.allowed(user, attrs))
     return Reply::error(forbidden(t.type->gr, t.name, denial_reason(user.name, attrs, t.type->gr.group)));
 
-  const bool csr = t.type == &csr_type();
   if (verb == "get") return get(req, t);
   if (verb == "list") return list(req, t);
   if (verb == "watch") return watch(req, t);
   if (verb == "delete") return remove(req, t);
   if (verb == "deletecollection") return remove_collection(req, t);
   // Pods are the test's to shape, through the control API.
-  if (!csr) return Reply::error(method_not_supported(t.type->gr, verb));
+  if (t.type == &pod_type()) return Reply::error(method_not_supported(t.type->gr, verb));
+  // A collection create in one namespace, never across all of them.
+  if (verb == "create" && t.type->namespaced && t.ns.empty())
+    return Reply::error(method_not_supported(t.type->gr, verb));
   if (verb == "create") return create(req, user, t);
   if (verb == "update") return update(req, user, t);
   return patch(req, user, t);
 }
 
 Expected<std::pair<FieldSelector, LabelSelector>> KubeApi::selectors(const ApiRequest& req,
-                                                                    const ResourceType& type) const {
+                                                                     const ResourceType& type) const {
   auto f = FieldSelector::parse(req.param("fieldSelector"), type.field_labels);
   if (!f) return f.error();
   auto l = LabelSelector::parse(req.param("labelSelector"));
@@ -175,8 +236,10 @@ Expected<std::pair<FieldSelector, LabelSelector>> KubeApi::selectors(const ApiRe
   return std::make_pair(std::move(*f), std::move(*l));
 }
 
-bool KubeApi::selected(const Target& t, const FieldSelector& f, const LabelSelector& l, const json::object& obj) const {
-  return (t.ns.empty() || namespace_of(obj) == t.ns) && f.matches(t.type->fields(obj)) && l.matches(labels_of(obj));
+bool KubeApi::selected(const Target& t, const FieldSelector& f, const LabelSelector& l,
+                       const json::object& obj) const {
+  return (t.ns.empty() || namespace_of(obj) == t.ns) && f.matches(t.type->fields(obj)) &&
+         l.matches(labels_of(obj));
 }
 
 Reply KubeApi::get(const ApiRequest& req, const Target& t) {
@@ -207,16 +270,21 @@ Reply KubeApi::list(const ApiRequest& req, const Target& t) {
     const auto decoded = base64_decode(token);
     boost::system::error_code ec;
     const json::value v = decoded ? json::parse(*decoded, ec) : json::value();
-    if (!decoded || ec || !v.is_object() || !v.get_object().contains("rv") || !v.get_object().contains("start"))
-      return Reply::error(bad_request("continue key is not valid: incorrect encoded start resourceVersion (version double.k8s.io/v1)"));
+    if (!decoded || ec || !v.is_object() || !v.get_object().contains("rv") ||
+        !v.get_object().contains("start"))
+      return Reply::error(bad_request(
+          "continue key is not valid: incorrect encoded start resourceVersion (version double.k8s.io/v1)"));
     list_rv = v.get_object().at("rv").to_number<std::uint64_t>();
     start = std::string(v.get_object().at("start").get_string());
     if (list_rv < store_.compacted_rv())
       return Reply::error(resource_expired(
-          "The provided continue parameter is too old to display a consistent list result. You can start a new "
+          "The provided continue parameter is too old to display a consistent list result. You can start a "
+          "new "
           "list without the continue parameter, or use the continue token in this response to retrieve the "
-          "remainder of the results. Continuing with the provided token results in an inconsistent list - objects "
-          "that were created, modified, or deleted between the time the first chunk was returned and now may show "
+          "remainder of the results. Continuing with the provided token results in an inconsistent list - "
+          "objects "
+          "that were created, modified, or deleted between the time the first chunk was returned and now may "
+          "show "
           "up in the list."));
   }
 
@@ -285,7 +353,8 @@ Outcome KubeApi::watch(const ApiRequest& req, const Target& t) {
   spec.timeout = default_watch_timeout_;
   if (const std::string ts = req.param("timeoutSeconds"); !ts.empty()) {
     std::uint64_t secs = 0;
-    if (!parse_uint(ts, secs)) return Reply::error(bad_request("timeoutSeconds must be a non-negative integer"));
+    if (!parse_uint(ts, secs))
+      return Reply::error(bad_request("timeoutSeconds must be a non-negative integer"));
     if (secs > 0) spec.timeout = std::chrono::seconds(secs);
   }
   const Negotiated n = negotiate(req.accept);
@@ -301,29 +370,33 @@ Outcome KubeApi::watch(const ApiRequest& req, const Target& t) {
 }
 
 Reply KubeApi::create(const ApiRequest& req, const UserInfo& user, const Target& t) {
-  if (const auto mt = media_type(req.content_type); !mt.empty() && mt != "application/json")
-    return Reply::error(unsupported_media_type(req.content_type));
+  const auto body = json_body(req, *t.type);
+  if (!body) return Reply::error(body.error());
   const auto mode = field_validation(req);
   if (!mode) return Reply::error(mode.error());
-  auto decoded = decode_object(req.body, csr_schema(), t.type->kind, t.type->api_version, *mode);
+  auto decoded = decode_object(*body, schema_for(*t.type), t.type->kind, t.type->api_version, *mode);
   if (!decoded) return Reply::error(decoded.error());
   if (auto why = bad_path_segment(string_at(decoded->object, {"metadata", "name"})))
-    return Reply::error(bad_request("Name parameter invalid: " + go_quote(string_at(decoded->object, {"metadata", "name"})) + ": " + *why));
-  auto csr = csr_for_create(std::move(decoded->object), user, ids_, now_());
-  if (!csr) return Reply::error(csr.error());
-  const std::string name = name_of(*csr);
-  if (store_.get(t.type->gr.resource, "", name) != nullptr) return Reply::error(already_exists(t.type->gr, name));
-  if (req.param("dryRun") == "All") return with_warnings(Reply::json(201, *csr), decoded->warnings);
-  const json::object& stored = store_.put(t.type->gr.resource, std::move(*csr), EventType::added);
+    return Reply::error(
+        bad_request("Name parameter invalid: " + go_quote(string_at(decoded->object, {"metadata", "name"})) +
+                    ": " + *why));
+  auto obj = t.type == &csr_type() ? csr_for_create(std::move(decoded->object), user, ids_, now_())
+                                   : lease_for_create(std::move(decoded->object), t.ns, ids_, now_());
+  if (!obj) return Reply::error(obj.error());
+  const std::string name = name_of(*obj);
+  if (store_.get(t.type->gr.resource, t.ns, name) != nullptr)
+    return Reply::error(already_exists(t.type->gr, name));
+  if (req.param("dryRun") == "All") return with_warnings(Reply::json(201, *obj), decoded->warnings);
+  const json::object& stored = store_.put(t.type->gr.resource, std::move(*obj), EventType::added);
   return with_warnings(Reply::json(201, full_object(*t.type, stored)), decoded->warnings);
 }
 
 Reply KubeApi::update(const ApiRequest& req, const UserInfo& user, const Target& t) {
-  if (const auto mt = media_type(req.content_type); !mt.empty() && mt != "application/json")
-    return Reply::error(unsupported_media_type(req.content_type));
+  const auto body = json_body(req, *t.type);
+  if (!body) return Reply::error(body.error());
   const auto mode = field_validation(req);
   if (!mode) return Reply::error(mode.error());
-  auto decoded = decode_object(req.body, csr_schema(), t.type->kind, t.type->api_version, *mode);
+  auto decoded = decode_object(*body, schema_for(*t.type), t.type->kind, t.type->api_version, *mode);
   if (!decoded) return Reply::error(decoded.error());
   return apply_update(req, user, t, std::move(decoded->object), std::move(decoded->warnings));
 }
@@ -333,32 +406,35 @@ Reply KubeApi::patch(const ApiRequest& req, const UserInfo& user, const Target& 
   // A strategic merge patch of a CSR only differs from a merge patch in how it merges
   // status.conditions (by type); the double applies both as RFC 7386 merge patches.
   if (mt != "application/merge-patch+json" && mt != "application/strategic-merge-patch+json")
-    return Reply::error({415, "UnsupportedMediaType",
-                         "the body of the request was in an unknown format - accepted media types include: "
-                         "application/merge-patch+json, application/strategic-merge-patch+json (this test double)",
-                         {}, {}});
+    return Reply::error(
+        {415,
+         "UnsupportedMediaType",
+         "the body of the request was in an unknown format - accepted media types include: "
+         "application/merge-patch+json, application/strategic-merge-patch+json (this test double)",
+         {},
+         {}});
   const json::object* current = store_.get(t.type->gr.resource, t.ns, t.name);
   if (current == nullptr) return Reply::error(not_found(t.type->gr, t.name));
   boost::system::error_code ec;
   const json::value p = json::parse(req.body, ec);
   if (ec || !p.is_object()) return Reply::error(bad_request("error decoding patch: invalid JSON"));
-  json::object base = full_object(*t.type, *current);
-  // A patch is unconditional unless it names a resourceVersion itself.
-  base["metadata"].as_object().erase("resourceVersion");
-  const json::value patched = merge_patch(base, p);
+  // Applied to the stored object, resourceVersion included: the update then only
+  // conflicts when the patch names another resourceVersion itself.
+  const json::value patched = merge_patch(full_object(*t.type, *current), p);
   const auto mode = field_validation(req);
   if (!mode) return Reply::error(mode.error());
-  auto decoded = decode_object(json::serialize(patched), csr_schema(), t.type->kind, t.type->api_version, *mode);
+  auto decoded =
+      decode_object(json::serialize(patched), schema_for(*t.type), t.type->kind, t.type->api_version, *mode);
   if (!decoded) return Reply::error(decoded.error());
   return apply_update(req, user, t, std::move(decoded->object), std::move(decoded->warnings));
 }
 
-Reply KubeApi::apply_update(const ApiRequest& req, const UserInfo& user, const Target& t, json::object incoming,
-                            std::vector<std::string> warnings) {
+Reply KubeApi::apply_update(const ApiRequest& req, const UserInfo& user, const Target& t,
+                            json::object incoming, std::vector<std::string> warnings) {
   const std::string body_name = string_at(incoming, {"metadata", "name"});
   if (!body_name.empty() && body_name != t.name)
-    return Reply::error(bad_request("the name of the object (" + body_name + ") does not match the name on the URL (" +
-                                    t.name + ")"));
+    return Reply::error(bad_request("the name of the object (" + body_name +
+                                    ") does not match the name on the URL (" + t.name + ")"));
   const json::object* current = store_.get(t.type->gr.resource, t.ns, t.name);
   if (current == nullptr) return Reply::error(not_found(t.type->gr, t.name));
   const json::object old = *current;
@@ -367,14 +443,29 @@ Reply KubeApi::apply_update(const ApiRequest& req, const UserInfo& user, const T
   const std::string uid = string_at(incoming, {"metadata", "uid"});
   const std::string old_uid = string_at(old, {"metadata", "uid"});
   if (!uid.empty() && uid != old_uid)
-    return Reply::error(conflict(t.type->gr, t.name,
-                                 "Precondition failed: UID in precondition: " + uid + ", UID in object meta: " + old_uid));
+    return Reply::error(
+        conflict(t.type->gr, t.name,
+                 "Precondition failed: UID in precondition: " + uid + ", UID in object meta: " + old_uid));
   const std::string rv = string_at(incoming, {"metadata", "resourceVersion"});
   if (!rv.empty() && rv != string_at(old, {"metadata", "resourceVersion"}))
-    return Reply::error(conflict(t.type->gr, t.name,
-                                 "the object has been modified; please apply your changes to the latest version and try again"));
+    return Reply::error(conflict(
+        t.type->gr, t.name,
+        "the object has been modified; please apply your changes to the latest version and try again"));
 
-  const CsrUpdate which = t.sub == "approval" ? CsrUpdate::approval : t.sub == "status" ? CsrUpdate::status : CsrUpdate::object;
+  if (t.type == &lease_type()) {
+    // Leases do not allow unconditional updates (leaseStrategy.AllowUnconditionalUpdate).
+    if (rv.empty())
+      return Reply::error(invalid("Lease.coordination.k8s.io", t.name,
+                                  {{FieldError::Type::invalid, "metadata.resourceVersion", "0x0",
+                                    "must be specified for an update"}}));
+    auto next = lease_for_update(std::move(incoming), old);
+    if (!next) return Reply::error(next.error());
+    return store_update(req, t, old, std::move(*next), warnings);
+  }
+
+  const CsrUpdate which = t.sub == "approval" ? CsrUpdate::approval
+                          : t.sub == "status" ? CsrUpdate::status
+                                              : CsrUpdate::object;
   auto next = csr_for_update(which, std::move(incoming), old, now_());
   if (!next) return Reply::error(next.error());
 
@@ -383,18 +474,27 @@ Reply KubeApi::apply_update(const ApiRequest& req, const UserInfo& user, const T
   const std::string signer = string_at(old, {"spec", "signerName"});
   const auto may = [&](const char* verb) {
     const std::string wildcard = signer.substr(0, signer.find('/')) + "/*";
-    return rules_.allowed(user, {verb, "signers", signer, ""}) || rules_.allowed(user, {verb, "signers", wildcard, ""});
+    return rules_.allowed(user, {verb, "signers", signer, ""}) ||
+           rules_.allowed(user, {verb, "signers", wildcard, ""});
   };
   if (which == CsrUpdate::approval && !may("approve"))
-    return Reply::error(forbidden(t.type->gr, t.name, "user not permitted to approve requests with signerName " + go_quote(signer)));
+    return Reply::error(forbidden(
+        t.type->gr, t.name, "user not permitted to approve requests with signerName " + go_quote(signer)));
   if (which == CsrUpdate::status &&
-      string_at(*next, {"status", "certificate"}) != string_at(old, {"status", "certificate"}) && !may("sign"))
-    return Reply::error(forbidden(t.type->gr, t.name, "user not permitted to sign requests with signerName " + go_quote(signer)));
+      string_at(*next, {"status", "certificate"}) != string_at(old, {"status", "certificate"}) &&
+      !may("sign"))
+    return Reply::error(forbidden(t.type->gr, t.name,
+                                  "user not permitted to sign requests with signerName " + go_quote(signer)));
 
+  return store_update(req, t, old, std::move(*next), warnings);
+}
+
+Reply KubeApi::store_update(const ApiRequest& req, const Target& t, const json::object& old,
+                            json::object next, const std::vector<std::string>& warnings) {
   // A write that changes nothing is not a write: same RV, no watch event.
   json::object unchanged = old;
   unchanged["metadata"].as_object()["resourceVersion"] = "";
-  json::object candidate = *next;
+  json::object candidate = next;
   candidate["metadata"].as_object()["resourceVersion"] = "";
   if (candidate == unchanged || req.param("dryRun") == "All") {
     if (req.param("dryRun") == "All") {
@@ -403,7 +503,7 @@ Reply KubeApi::apply_update(const ApiRequest& req, const UserInfo& user, const T
     }
     return with_warnings(Reply::json(200, full_object(*t.type, old)), warnings);
   }
-  const json::object& stored = store_.put(t.type->gr.resource, std::move(*next), EventType::modified);
+  const json::object& stored = store_.put(t.type->gr.resource, std::move(next), EventType::modified);
   return with_warnings(Reply::json(200, full_object(*t.type, stored)), warnings);
 }
 
@@ -413,16 +513,26 @@ Reply KubeApi::remove(const ApiRequest& req, const Target& t) {
   if (!req.body.empty()) {
     // DeleteOptions arrive as meta.k8s.io/v1 or v1 depending on the client; only the
     // preconditions matter here.
-    boost::system::error_code ec;
-    const json::value opts = json::parse(req.body, ec);
-    if (ec || !opts.is_object()) return Reply::error(bad_request("couldn't decode DeleteOptions: invalid JSON"));
-    const std::string uid = string_at(opts.get_object(), {"preconditions", "uid"});
-    const std::string rv = string_at(opts.get_object(), {"preconditions", "resourceVersion"});
+    json::object opts;
+    if (media_type(req.content_type) == kProtobufMediaType) {
+      auto decoded = delete_options_from_protobuf(req.body);
+      if (!decoded) return Reply::error(decoded.error());
+      opts = std::move(*decoded);
+    } else {
+      boost::system::error_code ec;
+      const json::value v = json::parse(req.body, ec);
+      if (ec || !v.is_object())
+        return Reply::error(bad_request("couldn't decode DeleteOptions: invalid JSON"));
+      opts = v.get_object();
+    }
+    const std::string uid = string_at(opts, {"preconditions", "uid"});
+    const std::string rv = string_at(opts, {"preconditions", "resourceVersion"});
     const std::string old_uid = string_at(*current, {"metadata", "uid"});
     const std::string old_rv = string_at(*current, {"metadata", "resourceVersion"});
     if (!uid.empty() && uid != old_uid)
-      return Reply::error(conflict(t.type->gr, t.name,
-                                   "Precondition failed: UID in precondition: " + uid + ", UID in object meta: " + old_uid));
+      return Reply::error(
+          conflict(t.type->gr, t.name,
+                   "Precondition failed: UID in precondition: " + uid + ", UID in object meta: " + old_uid));
     if (!rv.empty() && rv != old_rv)
       return Reply::error(conflict(t.type->gr, t.name,
                                    "Precondition failed: ResourceVersion in precondition: " + rv +
@@ -433,7 +543,8 @@ Reply KubeApi::remove(const ApiRequest& req, const Target& t) {
   if (req.param("dryRun") != "All") gone = *store_.remove(t.type->gr.resource, t.ns, t.name);
   if (t.type == &pod_type()) return Reply::json(200, full_object(*t.type, gone));
   // Immediate deletion without ReturnDeletedObject: a Success Status naming the object.
-  json::object details{{"name", t.name}, {"group", t.type->gr.group}, {"kind", t.type->gr.resource}, {"uid", uid}};
+  json::object details{
+      {"name", t.name}, {"group", t.type->gr.group}, {"kind", t.type->gr.resource}, {"uid", uid}};
   return Reply::json(200, json::object{{"kind", "Status"},
                                        {"apiVersion", "v1"},
                                        {"metadata", json::object{}},
@@ -455,10 +566,12 @@ Reply KubeApi::remove_collection(const ApiRequest& req, const Target& t) {
       items.push_back(list_item(*gone));
     }
   }
-  return Reply::json(200, json::object{{"kind", t.type->list_kind()},
-                                       {"apiVersion", t.type->api_version},
-                                       {"metadata", json::object{{"resourceVersion", std::to_string(store_.resource_version())}}},
-                                       {"items", std::move(items)}});
+  return Reply::json(
+      200,
+      json::object{{"kind", t.type->list_kind()},
+                   {"apiVersion", t.type->api_version},
+                   {"metadata", json::object{{"resourceVersion", std::to_string(store_.resource_version())}}},
+                   {"items", std::move(items)}});
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -1,8 +1,8 @@
 // The Kubernetes API proper: discovery, certificatesigningrequests (create, get, list,
-// watch, update, /approval, /status, patch, delete, deletecollection) and pods (get, list,
-// watch). Authorization happens here, since only the API knows verb and resource; the
-// caller has authenticated the user. A watch comes back as a WatchSpec for the HTTP
-// server to stream.
+// watch, update, /approval, /status, patch, delete, deletecollection), leases (the same
+// without subresources, for leader election) and pods (get, list, watch, delete). Authorization happens here,
+// since only the API knows verb and resource; the caller has authenticated the user. A watch comes back as a
+// WatchSpec for the HTTP server to stream.
 #pragma once
 
 #include <chrono>
@@ -17,7 +17,7 @@
 #include "tests/k8s/user_info.hpp"
 #include "tests/k8s/watch_stream.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 using Outcome = std::variant<Reply, WatchSpec>;
 
@@ -48,14 +48,18 @@ class KubeApi {
   Reply create(const ApiRequest& req, const UserInfo& user, const Target& t);
   Reply update(const ApiRequest& req, const UserInfo& user, const Target& t);
   Reply patch(const ApiRequest& req, const UserInfo& user, const Target& t);
-  Reply apply_update(const ApiRequest& req, const UserInfo& user, const Target& t, boost::json::object incoming,
-                     std::vector<std::string> warnings);
+  Reply apply_update(const ApiRequest& req, const UserInfo& user, const Target& t,
+                     boost::json::object incoming, std::vector<std::string> warnings);
+  Reply store_update(const ApiRequest& req, const Target& t, const boost::json::object& old,
+                     boost::json::object next, const std::vector<std::string>& warnings);
   Reply remove(const ApiRequest& req, const Target& t);
   Reply remove_collection(const ApiRequest& req, const Target& t);
 
   // The request's selectors; 400 on bad syntax or unsupported field labels.
-  Expected<std::pair<FieldSelector, LabelSelector>> selectors(const ApiRequest& req, const ResourceType& type) const;
-  bool selected(const Target& t, const FieldSelector& f, const LabelSelector& l, const boost::json::object& obj) const;
+  Expected<std::pair<FieldSelector, LabelSelector>> selectors(const ApiRequest& req,
+                                                              const ResourceType& type) const;
+  bool selected(const Target& t, const FieldSelector& f, const LabelSelector& l,
+                const boost::json::object& obj) const;
 
   ObjectStore& store_;
   const AccessRules& rules_;
@@ -68,4 +72,4 @@ class KubeApi {
 // RFC 7386 JSON merge patch (null removes a member; objects merge; everything else replaces).
 boost::json::value merge_patch(boost::json::value target, const boost::json::value& patch);
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -5,7 +5,7 @@
 
 #include "tests/k8s/base64.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace json = boost::json;
 using T = Schema::Type;
@@ -63,6 +63,26 @@ Schema csr_schema() {
   });
 }
 
+// coordination.k8s.io/v1 Lease. acquireTime and renewTime are MicroTimes (RFC 3339 with
+// microseconds), kept as the client wrote them.
+Schema lease_schema() {
+  const Schema str = Schema::of(T::string);
+  return Schema::object({
+      {"apiVersion", str},
+      {"kind", str},
+      {"metadata", object_meta_schema()},
+      {"spec", Schema::object({
+                   {"holderIdentity", str},
+                   {"leaseDurationSeconds", Schema::of(T::integer)},
+                   {"acquireTime", Schema::of(T::time)},
+                   {"renewTime", Schema::of(T::time)},
+                   {"leaseTransitions", Schema::of(T::integer)},
+                   {"strategy", str},
+                   {"preferredHolder", str},
+               })},
+  });
+}
+
 namespace {
 
 const char* json_kind(const json::value& v) {
@@ -75,27 +95,38 @@ const char* json_kind(const json::value& v) {
 
 const char* go_type(const Schema& s) {
   switch (s.type) {
-    case T::string: case T::time: return "string";
-    case T::integer: return "int64";
-    case T::boolean: return "bool";
-    case T::bytes: return "[]uint8";
-    case T::array: return "[]";
-    case T::map: return "map[string]";
-    case T::object: return "struct";
-    case T::any: return "interface {}";
+    case T::string:
+    case T::time:
+      return "string";
+    case T::integer:
+      return "int64";
+    case T::boolean:
+      return "bool";
+    case T::bytes:
+      return "[]uint8";
+    case T::array:
+      return "[]";
+    case T::map:
+      return "map[string]";
+    case T::object:
+      return "struct";
+    case T::any:
+      return "interface {}";
   }
   return "?";
 }
 
 class Walker {
  public:
-  Walker(std::string prefix, std::vector<std::string>& unknown) : prefix_(std::move(prefix)), unknown_(unknown) {}
+  Walker(std::string prefix, std::vector<std::string>& unknown)
+      : prefix_(std::move(prefix)), unknown_(unknown) {}
 
   // Returns false (and sets error_) on a type mismatch. Null members are dropped, as Go
   // leaves the zero value.
   bool walk(json::value& v, const Schema& s, const std::string& path) {
     switch (s.type) {
-      case T::any: return true;
+      case T::any:
+        return true;
       case T::string:
         return v.is_string() || mismatch(v, s, path);
       case T::time:
@@ -153,8 +184,8 @@ class Walker {
 
  private:
   bool mismatch(const json::value& v, const Schema& s, const std::string& path) {
-    error_ = std::string("json: cannot unmarshal ") + json_kind(v) + " into Go struct field " + prefix_ + "." +
-             path + " of type " + go_type(s);
+    error_ = std::string("json: cannot unmarshal ") + json_kind(v) + " into Go struct field " + prefix_ +
+             "." + path + " of type " + go_type(s);
     return false;
   }
 
@@ -192,11 +223,12 @@ Expected<Decoded> decode_object(std::string_view body, const Schema& schema, con
   if (mode == FieldValidation::ignore || unknown.empty()) return out;
   if (mode == FieldValidation::strict) {
     std::string msg = "strict decoding error: ";
-    for (std::size_t i = 0; i < unknown.size(); ++i) msg += (i ? ", " : "") + ("unknown field " + go_quote(unknown[i]));
+    for (std::size_t i = 0; i < unknown.size(); ++i)
+      msg += (i ? ", " : "") + ("unknown field " + go_quote(unknown[i]));
     return bad_request(msg);
   }
   for (const auto& u : unknown) out.warnings.push_back("unknown field " + go_quote(u));
   return out;
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -14,7 +14,7 @@
 
 #include "tests/k8s/api_error.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 struct Schema {
   enum class Type { any, string, integer, boolean, bytes, time, object, array, map };
@@ -23,13 +23,18 @@ struct Schema {
   std::shared_ptr<Schema> item;          // array and map values
 
   static Schema of(Type t) { return Schema{t, {}, nullptr}; }
-  static Schema object(std::map<std::string, Schema> f) { return Schema{Type::object, std::move(f), nullptr}; }
-  static Schema array(Schema item) { return Schema{Type::array, {}, std::make_shared<Schema>(std::move(item))}; }
+  static Schema object(std::map<std::string, Schema> f) {
+    return Schema{Type::object, std::move(f), nullptr};
+  }
+  static Schema array(Schema item) {
+    return Schema{Type::array, {}, std::make_shared<Schema>(std::move(item))};
+  }
   static Schema map(Schema item) { return Schema{Type::map, {}, std::make_shared<Schema>(std::move(item))}; }
 };
 
 Schema object_meta_schema();
 Schema csr_schema();
+Schema lease_schema();
 
 enum class FieldValidation { ignore, warn, strict };
 
@@ -42,4 +47,4 @@ struct Decoded {
 Expected<Decoded> decode_object(std::string_view body, const Schema& schema, const std::string& kind,
                                 const std::string& api_version, FieldValidation mode);
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -1,16 +1,21 @@
 #include "tests/k8s/object_store.hpp"
 
+#include <algorithm>
+
 #include "tests/k8s/json_util.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace json = boost::json;
 
 const char* to_string(EventType t) {
   switch (t) {
-    case EventType::added: return "ADDED";
-    case EventType::modified: return "MODIFIED";
-    case EventType::deleted: return "DELETED";
+    case EventType::added:
+      return "ADDED";
+    case EventType::modified:
+      return "MODIFIED";
+    case EventType::deleted:
+      return "DELETED";
   }
   return "ERROR";
 }
@@ -73,27 +78,35 @@ std::optional<json::object> ObjectStore::remove(const std::string& resource, con
 }
 
 void ObjectStore::record(StoredEvent e) {
-  history_.push_back(std::move(e));
-  while (history_.size() > history_limit_) {
-    compacted_ = history_.front().rv;
-    history_.pop_front();
+  auto& h = history_[e.resource];
+  h.events.push_back(std::move(e));
+  while (h.events.size() > history_limit_) {
+    h.evicted = h.events.front().rv;
+    h.events.pop_front();
   }
   if (listener_) listener_();
 }
 
+std::uint64_t ObjectStore::compacted_rv(const std::string& resource) const {
+  const auto it = history_.find(resource);
+  return it == history_.end() ? compacted_ : std::max(compacted_, it->second.evicted);
+}
+
 void ObjectStore::compact(std::optional<std::uint64_t> up_to) {
   const std::uint64_t target = up_to ? std::min(*up_to, rv_) : rv_;
-  while (!history_.empty() && history_.front().rv <= target) history_.pop_front();
+  for (auto& [resource, h] : history_)
+    while (!h.events.empty() && h.events.front().rv <= target) h.events.pop_front();
   if (target > compacted_) compacted_ = target;
 }
 
 std::optional<std::vector<const StoredEvent*>> ObjectStore::events_after(std::uint64_t since,
                                                                          const std::string& resource) const {
-  if (since < compacted_) return std::nullopt;
+  if (since < compacted_rv(resource)) return std::nullopt;
   std::vector<const StoredEvent*> out;
-  for (const auto& e : history_)
-    if (e.rv > since && e.resource == resource) out.push_back(&e);
+  if (const auto it = history_.find(resource); it != history_.end())
+    for (const auto& e : it->second.events)
+      if (e.rv > since) out.push_back(&e);
   return out;
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -13,7 +13,7 @@
 
 #include <boost/json/object.hpp>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 enum class EventType { added, modified, deleted };
 const char* to_string(EventType t);  // "ADDED", "MODIFIED", "DELETED"
@@ -22,19 +22,22 @@ struct StoredEvent {
   std::uint64_t rv;
   std::string resource;
   EventType type;
-  boost::json::object object;                     // after the change (for deleted: as deleted)
-  std::optional<boost::json::object> previous;    // before the change (modified, deleted)
+  boost::json::object object;                   // after the change (for deleted: as deleted)
+  std::optional<boost::json::object> previous;  // before the change (modified, deleted)
 };
 
 class ObjectStore {
  public:
-  // history_limit: how many events are kept for watches; older ones are compacted away,
-  // as etcd and the watch cache forget old revisions.
+  // history_limit: how many events are kept per resource for watches; older ones are
+  // compacted away, as each resource's watch cache in the apiserver forgets old events.
   explicit ObjectStore(std::size_t history_limit, std::uint64_t first_rv = 1000);
 
   std::uint64_t resource_version() const { return rv_; }
-  // Events up to and including this RV are gone: a watch must start after it.
+  // Events up to and including this RV are gone for every resource (explicit compaction).
   std::uint64_t compacted_rv() const { return compacted_; }
+  // ... and for `resource`, also those its history limit pushed out: a watch of it must
+  // start at or after this RV.
+  std::uint64_t compacted_rv(const std::string& resource) const;
 
   const boost::json::object* get(const std::string& resource, const std::string& ns,
                                  const std::string& name) const;
@@ -48,7 +51,7 @@ class ObjectStore {
   std::optional<boost::json::object> remove(const std::string& resource, const std::string& ns,
                                             const std::string& name);
 
-  // Forgets history up to `up_to` (default: everything so far).
+  // Forgets history up to `up_to` (default: everything so far), for every resource.
   void compact(std::optional<std::uint64_t> up_to = std::nullopt);
 
   // Events after `since` for `resource`, oldest first; nullopt when `since` is compacted.
@@ -60,14 +63,18 @@ class ObjectStore {
 
  private:
   using Objects = std::map<std::string, boost::json::object>;  // "ns/name" -> object
+  struct History {
+    std::deque<StoredEvent> events;
+    std::uint64_t evicted = 0;  // RV of the newest event pushed out by the limit
+  };
   void record(StoredEvent e);
 
   std::size_t history_limit_;
   std::uint64_t rv_;
   std::uint64_t compacted_;
   std::map<std::string, Objects> objects_;
-  std::deque<StoredEvent> history_;
+  std::map<std::string, History> history_;
   std::function<void()> listener_;
 };
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -1,6 +1,6 @@
 #include "tests/k8s/request_log.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 boost::json::object LoggedRequest::to_json() const {
   boost::json::object o;
@@ -30,4 +30,4 @@ std::vector<LoggedRequest> RequestLog::since(std::uint64_t seq) const {
   return out;
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

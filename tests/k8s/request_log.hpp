@@ -10,18 +10,18 @@
 
 #include <boost/json/object.hpp>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 struct LoggedRequest {
   std::uint64_t seq = 0;
-  std::string time;    // RFC 3339 with milliseconds
+  std::string time;  // RFC 3339 with milliseconds
   std::string method;
-  std::string target;  // path and query, as sent
-  std::string path;    // decoded path
-  std::string user;    // "" when unauthenticated
-  unsigned status = 0; // 0 when no response was sent (hang, close)
+  std::string target;   // path and query, as sent
+  std::string path;     // decoded path
+  std::string user;     // "" when unauthenticated
+  unsigned status = 0;  // 0 when no response was sent (hang, close)
   bool watch = false;
-  std::string fault;   // "", or the injected action ("status", "hang", "close", "delay")
+  std::string fault;  // "", or the injected action ("status", "hang", "close", "delay")
 
   boost::json::object to_json() const;
 };
@@ -40,4 +40,4 @@ class RequestLog {
   std::uint64_t next_ = 1;
 };
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

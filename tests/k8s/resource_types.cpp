@@ -4,7 +4,7 @@
 
 #include "tests/k8s/json_util.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace json = boost::json;
 
@@ -45,6 +45,10 @@ FieldSet pod_fields(const json::object& pod) {
   };
 }
 
+FieldSet lease_fields(const json::object& lease) {
+  return {{"metadata.name", name_of(lease)}, {"metadata.namespace", namespace_of(lease)}};
+}
+
 template <class F>
 std::set<std::string> keys_of(F f) {
   std::set<std::string> out;
@@ -69,4 +73,14 @@ const ResourceType& pod_type() {
   return t;
 }
 
-}  // namespace distls::k8s
+const ResourceType& lease_type() {
+  static const ResourceType t{{"coordination.k8s.io", "leases"},
+                              "Lease",
+                              "coordination.k8s.io/v1",
+                              true,
+                              keys_of(lease_fields),
+                              &lease_fields};
+  return t;
+}
+
+}  // namespace distls::k8s_double

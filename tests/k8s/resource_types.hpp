@@ -10,7 +10,7 @@
 #include "tests/k8s/api_error.hpp"
 #include "tests/k8s/selectors.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 struct ResourceType {
   GroupResource gr;
@@ -28,5 +28,6 @@ struct ResourceType {
 
 const ResourceType& csr_type();
 const ResourceType& pod_type();
+const ResourceType& lease_type();  // coordination.k8s.io/v1, for leader election
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace {
 
@@ -89,7 +89,8 @@ Expected<FieldSelector> FieldSelector::parse(std::string_view text, const std::s
     t.key = lhs;
     t.equal = op != "!=";
     if (!unescape(rhs, t.value))
-      return bad_request("invalid selector: '" + std::string(text) + "'; invalid escape sequence in '" + rhs + "'");
+      return bad_request("invalid selector: '" + std::string(text) + "'; invalid escape sequence in '" + rhs +
+                         "'");
     if (!supported.contains(t.key)) return bad_request("field label not supported: " + t.key);
     sel.terms_.push_back(std::move(t));
   }
@@ -136,9 +137,12 @@ class LabelParser {
       r.op = Op::not_equals;
     } else {
       const std::string kw = word([](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; });
-      if (kw == "in") r.op = Op::in;
-      else if (kw == "notin") r.op = Op::not_in;
-      else return fail("found '" + kw + "', expected: in, notin, =, ==, !=");
+      if (kw == "in")
+        r.op = Op::in;
+      else if (kw == "notin")
+        r.op = Op::not_in;
+      else
+        return fail("found '" + kw + "', expected: in, notin, =, ==, !=");
       skip_ws();
       if (!take("(")) return fail("'(' expected after " + kw);
       for (;;) {
@@ -209,16 +213,24 @@ bool LabelSelector::matches(const LabelSet& labels) const {
       return has && std::find(r.values.begin(), r.values.end(), it->second) != r.values.end();
     };
     switch (r.op) {
-      case Op::exists: if (!has) return false; break;
-      case Op::does_not_exist: if (has) return false; break;
+      case Op::exists:
+        if (!has) return false;
+        break;
+      case Op::does_not_exist:
+        if (has) return false;
+        break;
       case Op::equals:
-      case Op::in: if (!in_values()) return false; break;
+      case Op::in:
+        if (!in_values()) return false;
+        break;
       // A missing label satisfies != and notin, as in k8s.io/apimachinery/pkg/labels.
       case Op::not_equals:
-      case Op::not_in: if (in_values()) return false; break;
+      case Op::not_in:
+        if (in_values()) return false;
+        break;
     }
   }
   return true;
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

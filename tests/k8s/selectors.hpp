@@ -10,7 +10,7 @@
 
 #include "tests/k8s/api_error.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 using FieldSet = std::map<std::string, std::string>;  // "spec.signerName" -> value
 using LabelSet = std::map<std::string, std::string>;
@@ -57,4 +57,4 @@ class LabelSelector {
   std::vector<Requirement> reqs_;
 };
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

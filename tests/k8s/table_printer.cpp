@@ -1,12 +1,13 @@
 #include "tests/k8s/table_printer.hpp"
 
 #include <ctime>
+#include <optional>
 
 #include <boost/json/array.hpp>
 
 #include "tests/k8s/json_util.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace json = boost::json;
 
@@ -30,7 +31,8 @@ std::string human_duration(std::chrono::seconds d) {
   if (hours < 48) return std::to_string(hours) + "h";
   if (hours < 24 * 8) {
     const long long h = hours % 24;
-    return h == 0 ? std::to_string(hours / 24) + "d" : std::to_string(hours / 24) + "d" + std::to_string(h) + "h";
+    return h == 0 ? std::to_string(hours / 24) + "d"
+                  : std::to_string(hours / 24) + "d" + std::to_string(h) + "h";
   }
   if (hours < 24 * 365 * 2) return std::to_string(hours / 24) + "d";
   if (hours < 24 * 365 * 8) {
@@ -75,17 +77,27 @@ std::string age(const json::object& obj, std::chrono::system_clock::time_point n
 
 json::object column(const char* name, const char* type, const char* format, const char* description,
                     int priority = 0) {
-  return {{"name", name}, {"type", type}, {"format", format}, {"description", description}, {"priority", priority}};
+  return {{"name", name},
+          {"type", type},
+          {"format", format},
+          {"description", description},
+          {"priority", priority}};
 }
 
 json::array csr_columns() {
   return {
       column("Name", "string", "name", "Name must be unique within a namespace."),
-      column("Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created."),
-      column("SignerName", "string", "", "signerName indicates the requested signer, and is a qualified name."),
-      column("Requestor", "string", "", "username contains the name of the user that created the CertificateSigningRequest."),
-      column("RequestedDuration", "string", "", "expirationSeconds is the requested duration of validity of the issued certificate."),
-      column("Condition", "string", "", "conditions applied to the request. Known conditions are \"Approved\", \"Denied\", and \"Failed\"."),
+      column("Age", "string", "",
+             "CreationTimestamp is a timestamp representing the server time when this object was created."),
+      column("SignerName", "string", "",
+             "signerName indicates the requested signer, and is a qualified name."),
+      column("Requestor", "string", "",
+             "username contains the name of the user that created the CertificateSigningRequest."),
+      column("RequestedDuration", "string", "",
+             "expirationSeconds is the requested duration of validity of the issued certificate."),
+      column("Condition", "string", "",
+             "conditions applied to the request. Known conditions are \"Approved\", \"Denied\", and "
+             "\"Failed\"."),
   };
 }
 
@@ -108,7 +120,8 @@ json::array pod_columns() {
       column("Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic."),
       column("Status", "string", "", "The aggregate status of the containers in this pod."),
       column("Restarts", "string", "", "The number of times the containers in this pod have been restarted."),
-      column("Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created."),
+      column("Age", "string", "",
+             "CreationTimestamp is a timestamp representing the server time when this object was created."),
       column("IP", "string", "", "podIP address allocated to the pod.", 1),
       column("Node", "string", "", "Name of the Node this pod is scheduled on.", 1),
       column("ServiceAccount", "string", "", "Name of the ServiceAccount to use to run this pod.", 1),
@@ -130,15 +143,34 @@ json::array pod_cells(const json::object& pod, std::chrono::system_clock::time_p
           json::value(string_at(pod, {"spec", "serviceAccountName"}))};
 }
 
+json::array lease_columns() {
+  return {
+      column("Name", "string", "name", "Name must be unique within a namespace."),
+      column("Holder", "string", "",
+             "holderIdentity contains the identity of the holder of a current lease."),
+      column("Age", "string", "",
+             "CreationTimestamp is a timestamp representing the server time when this object was created."),
+  };
+}
+
+json::array lease_cells(const json::object& lease, std::chrono::system_clock::time_point now) {
+  const std::string holder = string_at(lease, {"spec", "holderIdentity"});
+  return {json::value(name_of(lease)), json::value(holder.empty() ? "<none>" : holder),
+          json::value(age(lease, now))};
+}
+
 }  // namespace
 
 json::object to_table(const ResourceType& type, const std::vector<const json::object*>& objects,
                       const std::string& list_rv, const TableOptions& opts) {
   const bool csr = &type == &csr_type();
+  const bool lease = &type == &lease_type();
   json::array rows;
   for (const auto* obj : objects) {
     json::object row;
-    row["cells"] = csr ? csr_cells(*obj, opts.now) : pod_cells(*obj, opts.now);
+    row["cells"] = csr     ? csr_cells(*obj, opts.now)
+                   : lease ? lease_cells(*obj, opts.now)
+                           : pod_cells(*obj, opts.now);
     if (opts.include == IncludeObject::object) {
       json::object full = *obj;
       full["kind"] = type.kind;
@@ -156,9 +188,9 @@ json::object to_table(const ResourceType& type, const std::vector<const json::ob
   table["kind"] = "Table";
   table["apiVersion"] = "meta.k8s.io/" + opts.version;
   table["metadata"] = json::object{{"resourceVersion", list_rv}};
-  table["columnDefinitions"] = csr ? csr_columns() : pod_columns();
+  table["columnDefinitions"] = csr ? csr_columns() : lease ? lease_columns() : pod_columns();
   table["rows"] = std::move(rows);
   return table;
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -12,7 +12,7 @@
 
 #include "tests/k8s/resource_types.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 // k8s.io/apimachinery/pkg/util/duration.HumanDuration: "45s", "2m30s", "5h", "3d4h", ...
 std::string human_duration(std::chrono::seconds d);
@@ -31,4 +31,4 @@ struct TableOptions {
 boost::json::object to_table(const ResourceType& type, const std::vector<const boost::json::object*>& objects,
                              const std::string& list_rv, const TableOptions& opts);
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace {
 
@@ -38,16 +38,22 @@ std::optional<TokenSpec> parse_token_spec(std::string_view text) {
   if (eq == std::string_view::npos || eq == 0) return std::nullopt;
   TokenSpec spec;
   spec.token = std::string(text.substr(0, eq));
-  const auto fields = split(text.substr(eq + 1), ':');
-  std::size_t user_fields = 1;
-  if (text.substr(eq + 1).rfind(kSaPrefix, 0) == 0) user_fields = 4;
-  if (fields.size() < user_fields || fields.size() > user_fields + 1) return std::nullopt;
-  for (std::size_t i = 0; i < user_fields; ++i) {
-    if (fields[i].empty()) return std::nullopt;
-    spec.user += (i ? ":" : "") + fields[i];
+  const std::string_view rest = text.substr(eq + 1);
+  // The user is one field, or four for a service account; groups are whatever follows
+  // the next colon (group names may hold colons themselves: system:masters).
+  std::size_t user_end = 0;
+  for (int fields = rest.rfind(kSaPrefix, 0) == 0 ? 4 : 1; fields > 0; --fields) {
+    user_end = rest.find(':', user_end == 0 ? 0 : user_end + 1);
+    if (user_end == std::string_view::npos) {
+      if (fields > 1) return std::nullopt;
+      user_end = rest.size();
+    }
   }
-  if (fields.size() == user_fields + 1)
-    for (auto& g : split(fields.back(), ','))
+  spec.user = std::string(rest.substr(0, user_end));
+  for (const auto& f : split(spec.user, ':'))
+    if (f.empty()) return std::nullopt;
+  if (user_end < rest.size())
+    for (auto& g : split(rest.substr(user_end + 1), ','))
       if (!g.empty()) spec.groups.push_back(std::move(g));
   return spec;
 }
@@ -74,14 +80,16 @@ const TokenRegistry::Entry& TokenRegistry::add(std::string token, const std::str
 bool TokenRegistry::revoke(const std::string& token) { return tokens_.erase(token) > 0; }
 
 std::size_t TokenRegistry::revoke_user(const std::string& user, const std::string& keep) {
-  return std::erase_if(tokens_, [&](const auto& kv) { return kv.second.user.name == user && kv.first != keep; });
+  return std::erase_if(tokens_,
+                       [&](const auto& kv) { return kv.second.user.name == user && kv.first != keep; });
 }
 
 std::optional<UserInfo> TokenRegistry::authenticate(std::string_view authorization) const {
   // RFC 6750: the scheme is case-insensitive; the apiserver accepts "bearer" as well.
   if (authorization.size() < 7) return std::nullopt;
   std::string scheme(authorization.substr(0, 7));
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (scheme != "bearer ") return std::nullopt;
   auto token = authorization.substr(7);
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
@@ -98,4 +106,4 @@ std::vector<TokenRegistry::Entry> TokenRegistry::entries() const {
   return out;
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -14,7 +14,7 @@
 #include "tests/k8s/json_util.hpp"
 #include "tests/k8s/user_info.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 // The groups the service-account authenticator gives `system:serviceaccount:NS:SA`, or
 // nothing for any other user. Every authenticated user also gets system:authenticated.
@@ -63,4 +63,4 @@ class TokenRegistry {
   std::map<std::string, std::string> uids_;  // user name -> uid
 };
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 struct UserInfo {
   std::string name;  // "system:serviceaccount:ns:sa", "admin", "signer"
@@ -14,7 +14,9 @@ struct UserInfo {
   std::vector<std::string> groups;
   std::map<std::string, std::vector<std::string>> extra;
 
-  bool in_group(const std::string& g) const { return std::find(groups.begin(), groups.end(), g) != groups.end(); }
+  bool in_group(const std::string& g) const {
+    return std::find(groups.begin(), groups.end(), g) != groups.end();
+  }
 };
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

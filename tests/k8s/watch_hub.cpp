@@ -1,10 +1,12 @@
 #include "tests/k8s/watch_hub.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 boost::json::object WatchInfo::to_json() const {
-  return {{"id", id},           {"user", user},         {"target", target}, {"resource", resource},
-          {"started", started}, {"resourceVersion", std::to_string(position)}, {"events", events}};
+  return {{"id", id},           {"user", user},
+          {"target", target},   {"resource", resource},
+          {"started", started}, {"resourceVersion", std::to_string(position)},
+          {"events", events}};
 }
 
 std::uint64_t WatchHub::open(WatchInfo info) {
@@ -39,4 +41,4 @@ std::size_t WatchHub::bookmark_all() {
   return open_.size();
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

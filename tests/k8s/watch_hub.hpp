@@ -11,14 +11,14 @@
 
 #include <boost/json/object.hpp>
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 struct WatchInfo {
   std::uint64_t id = 0;
   std::string user;
-  std::string target;    // path and query as the client sent them
-  std::string resource;  // "certificatesigningrequests", "pods"
-  std::string started;   // RFC 3339
+  std::string target;          // path and query as the client sent them
+  std::string resource;        // "certificatesigningrequests", "pods"
+  std::string started;         // RFC 3339
   std::uint64_t position = 0;  // RV of the last event sent or caught up with
   std::uint64_t events = 0;    // lines sent, bookmarks included
 
@@ -52,4 +52,4 @@ class WatchHub {
   std::function<void()> waker_;
 };
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -4,7 +4,7 @@
 
 #include "tests/k8s/json_util.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 namespace json = boost::json;
 
@@ -37,7 +37,8 @@ std::string WatchStream::line(const char* type, const json::object& obj) const {
 std::string WatchStream::bookmark(bool initial_events_end) const {
   json::object meta{{"resourceVersion", std::to_string(pos_)}, {"creationTimestamp", nullptr}};
   if (initial_events_end) meta["annotations"] = json::object{{"k8s.io/initial-events-end", "true"}};
-  json::object obj{{"kind", spec_.type->kind}, {"apiVersion", spec_.type->api_version}, {"metadata", std::move(meta)}};
+  json::object obj{
+      {"kind", spec_.type->kind}, {"apiVersion", spec_.type->api_version}, {"metadata", std::move(meta)}};
   std::string s = json::serialize(json::object{{"type", "BOOKMARK"}, {"object", std::move(obj)}});
   s += '\n';
   return s;
@@ -59,8 +60,9 @@ std::vector<std::string> WatchStream::poll() {
   const auto events = store_.events_after(pos_, spec_.type->gr.resource);
   if (!events) {
     // What the watch cache answers for a revision it no longer holds; the client re-lists.
-    const ApiError gone = resource_expired("too old resource version: " + std::to_string(pos_) + " (" +
-                                           std::to_string(store_.compacted_rv() + 1) + ")");
+    const ApiError gone =
+        resource_expired("too old resource version: " + std::to_string(pos_) + " (" +
+                         std::to_string(store_.compacted_rv(spec_.type->gr.resource) + 1) + ")");
     std::string s = json::serialize(json::object{{"type", "ERROR"}, {"object", gone.to_status()}});
     s += '\n';
     out.push_back(std::move(s));
@@ -98,4 +100,4 @@ std::vector<std::string> WatchStream::poll() {
   return out;
 }
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

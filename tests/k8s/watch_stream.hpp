@@ -18,7 +18,7 @@
 #include "tests/k8s/selectors.hpp"
 #include "tests/k8s/table_printer.hpp"
 
-namespace distls::k8s {
+namespace distls::k8s_double {
 
 struct WatchSpec {
   const ResourceType* type = nullptr;
@@ -62,4 +62,4 @@ class WatchStream {
   bool finished_ = false;
 };
 
-}  // namespace distls::k8s
+}  // namespace distls::k8s_double

@@ -1,0 +1,108 @@
+// Shared pieces of the double's unit tests: real CSRs and certificates, request builders,
+// and a KubeApi wired to an in-memory store with a fixed clock.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "distls/cert_builder.hpp"
+#include "distls/csr.hpp"
+#include "distls/pem.hpp"
+#include "tests/k8s/base64.hpp"
+#include "tests/k8s/kube_api.hpp"
+#include "tests/k8s/token_registry.hpp"
+
+namespace distls::k8s_double::test {
+
+namespace json = boost::json;
+
+inline std::string csr_pem(const std::string& cn = "app@127.0.0.2") {
+  auto key = pem::generate_ec_p256();
+  auto req = certs::make_csr(key.get(), cn, certs::sans_for_host("127.0.0.2"));
+  return certs::csr_to_pem(req.get());
+}
+
+// A self-signed certificate as a signer would put in status.certificate.
+inline std::string cert_pem() {
+  auto key = pem::generate_ec_p256();
+  auto ca = certs::make_self_signed_ca(key.get(), "test", std::chrono::hours(1));
+  return pem::cert_to_pem(ca.get());
+}
+
+inline json::object csr_object(const std::string& name, const std::string& signer = "distls.io/erlang-dist") {
+  json::object meta;
+  if (!name.empty()) meta["name"] = name;
+  return {{"apiVersion", "certificates.k8s.io/v1"},
+          {"kind", "CertificateSigningRequest"},
+          {"metadata", std::move(meta)},
+          {"spec", json::object{{"request", base64_encode(csr_pem())},
+                                {"signerName", signer},
+                                {"expirationSeconds", 3600},
+                                {"usages", json::array{"digital signature", "server auth", "client auth"}}}}};
+}
+
+inline ApiRequest request(const std::string& method, const std::string& target,
+                          const std::string& body = "") {
+  auto r = parse_target(method, target);
+  EXPECT_TRUE(r) << target;
+  ApiRequest req = *r;
+  req.body = body;
+  if (!body.empty()) req.content_type = "application/json";
+  return req;
+}
+
+inline json::object body_of(const Reply& r) {
+  boost::system::error_code ec;
+  auto v = json::parse(r.body, ec);
+  EXPECT_FALSE(ec) << r.body;
+  return v.is_object() ? v.get_object() : json::object{};
+}
+
+inline const char* kCsrs = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
+
+// A KubeApi over a fresh store, with default rules and a clock the test moves.
+struct ApiFixture {
+  ObjectStore store{500};
+  AccessRules rules = AccessRules::with_defaults();
+  IdSource ids{42};
+  std::chrono::system_clock::time_point now = std::chrono::system_clock::from_time_t(1'700'000'000);
+  KubeApi api{store, rules, ids, [this] { return now; }, std::chrono::seconds(1800)};
+  TokenRegistry tokens{ids, [this] { return now; }};
+  UserInfo admin = tokens.add("admin-token", "admin", {"system:masters"}).user;
+  UserInfo sa = tokens.add("sa-token", "system:serviceaccount:app:web", {}).user;
+  UserInfo signer = tokens.add("signer-token", "signer", {}).user;
+
+  Reply call(const UserInfo& user, const std::string& method, const std::string& target,
+             const std::string& body = "") {
+    Outcome o = api.handle(request(method, target, body), user);
+    EXPECT_TRUE(std::holds_alternative<Reply>(o)) << method << " " << target << " gave a watch";
+    return std::holds_alternative<Reply>(o) ? std::get<Reply>(o) : Reply{};
+  }
+  Reply call(const UserInfo& user, const std::string& method, const std::string& target,
+             const json::object& body) {
+    return call(user, method, target, json::serialize(body));
+  }
+  // Creates a CSR as `user` and returns the stored object.
+  json::object create(const UserInfo& user, const std::string& name) {
+    Reply r = call(user, "POST", kCsrs, csr_object(name));
+    EXPECT_EQ(r.status, 201u) << r.body;
+    return body_of(r);
+  }
+};
+
+// Approved (or Denied) condition appended to a CSR, as `kubectl certificate approve` does.
+inline json::object with_condition(json::object csr, const std::string& type) {
+  auto& status = csr["status"];
+  if (!status.is_object()) status = json::object{};
+  auto& conds = status.as_object()["conditions"];
+  if (!conds.is_array()) conds = json::array{};
+  conds.as_array().push_back(
+      json::object{{"type", type}, {"status", "True"}, {"reason", "Test"}, {"message", "by test"}});
+  return csr;
+}
+
+}  // namespace distls::k8s_double::test

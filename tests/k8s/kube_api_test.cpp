@@ -1,0 +1,336 @@
+#include "tests/k8s/kube_api.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/k8s/k8s_test_support.hpp"
+
+namespace distls::k8s_double {
+namespace {
+
+using test::body_of;
+using test::csr_object;
+using test::kCsrs;
+using test::with_condition;
+namespace json = boost::json;
+
+class KubeApiTest : public ::testing::Test, protected test::ApiFixture {
+ protected:
+  std::string csr_url(const std::string& name, const std::string& sub = "") {
+    return std::string(kCsrs) + "/" + name + (sub.empty() ? "" : "/" + sub);
+  }
+  void add_pod(const std::string& ns, const std::string& name, const std::string& ip, const std::string& sa) {
+    store.put(
+        "pods",
+        json::object{{"kind", "Pod"},
+                     {"apiVersion", "v1"},
+                     {"metadata", json::object{{"name", name}, {"namespace", ns}, {"uid", "u-" + name}}},
+                     {"spec", json::object{{"serviceAccountName", sa}}},
+                     {"status", json::object{{"phase", "Running"},
+                                             {"podIP", ip},
+                                             {"podIPs", json::array{json::object{{"ip", ip}}}}}}},
+        EventType::added);
+  }
+};
+
+TEST_F(KubeApiTest, DiscoveryDocuments) {
+  EXPECT_EQ(body_of(call(sa, "GET", "/version")).at("gitVersion").as_string(), "v1.32.0");
+  EXPECT_EQ(body_of(call(sa, "GET", "/apis")).at("kind").as_string(), "APIGroupList");
+  const json::object res = body_of(call(sa, "GET", "/apis/certificates.k8s.io/v1"));
+  const auto& first = res.at("resources").as_array().at(0).as_object();
+  EXPECT_EQ(first.at("name").as_string(), "certificatesigningrequests");
+  EXPECT_EQ(first.at("shortNames").as_array().at(0).as_string(), "csr");
+  EXPECT_EQ(res.at("resources").as_array().size(), 3u);
+  EXPECT_EQ(call(sa, "GET", "/apis/apps/v1").status, 404u);
+}
+
+TEST_F(KubeApiTest, CreateGetAndDuplicate) {
+  const json::object created = create(sa, "c1");
+  EXPECT_EQ(string_at(created, {"kind"}), "CertificateSigningRequest");
+  EXPECT_EQ(string_at(created, {"spec", "username"}), "system:serviceaccount:app:web");
+  EXPECT_FALSE(string_at(created, {"metadata", "resourceVersion"}).empty());
+
+  const json::object got = body_of(call(sa, "GET", csr_url("c1")));
+  EXPECT_EQ(got, created);
+
+  const Reply dup = call(sa, "POST", kCsrs, csr_object("c1"));
+  EXPECT_EQ(dup.status, 409u);
+  const json::object st = body_of(dup);
+  EXPECT_EQ(st.at("kind").as_string(), "Status");
+  EXPECT_EQ(st.at("reason").as_string(), "AlreadyExists");
+  EXPECT_EQ(st.at("message").as_string(),
+            "certificatesigningrequests.certificates.k8s.io \"c1\" already exists");
+
+  const Reply missing = call(sa, "GET", csr_url("nope"));
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_EQ(body_of(missing).at("reason").as_string(), "NotFound");
+}
+
+TEST_F(KubeApiTest, InvalidCreateIs422WithCauses) {
+  json::object bad = csr_object("c1");
+  bad["spec"].as_object()["expirationSeconds"] = 60;
+  const Reply r = call(sa, "POST", kCsrs, bad);
+  EXPECT_EQ(r.status, 422u);
+  const json::object st = body_of(r);
+  EXPECT_EQ(st.at("reason").as_string(), "Invalid");
+  EXPECT_EQ(st.at("details").at("causes").as_array().at(0).at("field").as_string(), "spec.expirationSeconds");
+}
+
+TEST_F(KubeApiTest, UndecodableBodiesAre400) {
+  json::object bad = csr_object("c1");
+  bad["spec"].as_object()["request"] = "not base64!";
+  EXPECT_EQ(call(sa, "POST", kCsrs, bad).status, 400u);
+  EXPECT_EQ(call(sa, "POST", kCsrs, std::string("{nope")).status, 400u);
+  json::object unknown = csr_object("c2");
+  unknown["spec"].as_object()["bogus"] = 1;
+  EXPECT_EQ(call(sa, "POST", std::string(kCsrs) + "?fieldValidation=Strict", unknown).status, 400u);
+  const Reply warned = call(sa, "POST", kCsrs, unknown);
+  EXPECT_EQ(warned.status, 201u);
+  ASSERT_EQ(warned.headers.size(), 1u);
+  EXPECT_EQ(warned.headers[0].second, "299 - \"unknown field \\\"spec.bogus\\\"\"");
+}
+
+TEST_F(KubeApiTest, ListFiltersBySignerAndName) {
+  create(sa, "a");
+  ASSERT_EQ(call(sa, "POST", kCsrs, csr_object("b", "example.com/other")).status, 201u);
+  create(sa, "c");
+  const auto names = [&](const std::string& query) {
+    std::vector<std::string> out;
+    const json::object list = body_of(call(sa, "GET", std::string(kCsrs) + query));
+    EXPECT_EQ(list.at("kind").as_string(), "CertificateSigningRequestList");
+    for (const auto& i : list.at("items").as_array()) out.push_back(name_of(i.as_object()));
+    return out;
+  };
+  EXPECT_EQ(names(""), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(names("?fieldSelector=spec.signerName%3Ddistls.io%2Ferlang-dist"),
+            (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(names("?fieldSelector=metadata.name%3Db"), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(call(sa, "GET", std::string(kCsrs) + "?fieldSelector=spec.username%3Dx").status, 400u);
+}
+
+TEST_F(KubeApiTest, ListPagesWithLimitAndContinue) {
+  for (const char* n : {"a", "b", "c"}) create(sa, n);
+  json::object page = body_of(call(sa, "GET", std::string(kCsrs) + "?limit=2"));
+  ASSERT_EQ(page.at("items").as_array().size(), 2u);
+  const std::string token(page.at("metadata").at("continue").as_string());
+  EXPECT_EQ(page.at("metadata").at("remainingItemCount").as_int64(), 1);
+  page = body_of(call(sa, "GET", std::string(kCsrs) + "?limit=2&continue=" + token));
+  ASSERT_EQ(page.at("items").as_array().size(), 1u);
+  EXPECT_EQ(name_of(page.at("items").as_array()[0].as_object()), "c");
+  EXPECT_FALSE(page.at("metadata").as_object().contains("continue"));
+  store.compact();
+  create(sa, "d");
+  store.compact();
+  EXPECT_EQ(call(sa, "GET", std::string(kCsrs) + "?limit=2&continue=" + token).status, 410u);
+}
+
+TEST_F(KubeApiTest, ApproveThenIssueAsTheSigner) {
+  const json::object csr = create(sa, "c1");
+  const Reply approved = call(signer, "PUT", csr_url("c1", "approval"), with_condition(csr, "Approved"));
+  ASSERT_EQ(approved.status, 200u) << approved.body;
+  json::object issued = body_of(approved);
+  issued["status"].as_object()["certificate"] = base64_encode(test::cert_pem());
+  const Reply r = call(signer, "PUT", csr_url("c1", "status"), issued);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_NE(string_at(body_of(r), {"status", "certificate"}), "");
+}
+
+TEST_F(KubeApiTest, StalePutIsConflict) {
+  const json::object csr = create(sa, "c1");
+  const Reply approved = call(signer, "PUT", csr_url("c1", "approval"), with_condition(csr, "Approved"));
+  ASSERT_EQ(approved.status, 200u);
+  // The approved content, but with the resourceVersion from before the approval.
+  json::object stale = body_of(approved);
+  stale["metadata"].as_object()["resourceVersion"] = string_at(csr, {"metadata", "resourceVersion"});
+  stale["status"].as_object()["certificate"] = base64_encode(test::cert_pem());
+  const Reply r = call(signer, "PUT", csr_url("c1", "status"), stale);
+  EXPECT_EQ(r.status, 409u);
+  const json::object st = body_of(r);
+  EXPECT_EQ(st.at("reason").as_string(), "Conflict");
+  EXPECT_EQ(st.at("message").as_string(),
+            "Operation cannot be fulfilled on certificatesigningrequests.certificates.k8s.io \"c1\": the "
+            "object has "
+            "been modified; please apply your changes to the latest version and try again");
+  // Without a resourceVersion the update is unconditional (CSRs allow that).
+  stale["metadata"].as_object().erase("resourceVersion");
+  EXPECT_EQ(call(signer, "PUT", csr_url("c1", "status"), stale).status, 200u);
+}
+
+TEST_F(KubeApiTest, UidPreconditionCatchesARecreatedObject) {
+  const json::object old = create(sa, "c1");
+  ASSERT_EQ(call(admin, "DELETE", csr_url("c1")).status, 200u);
+  create(sa, "c1");
+  json::object next = with_condition(old, "Approved");
+  next["metadata"].as_object().erase("resourceVersion");
+  const Reply r = call(signer, "PUT", csr_url("c1", "approval"), next);
+  EXPECT_EQ(r.status, 409u);
+  EXPECT_NE(body_of(r).at("message").as_string().find("Precondition failed: UID in precondition"),
+            std::string::npos);
+}
+
+TEST_F(KubeApiTest, NoOpUpdateKeepsTheResourceVersion) {
+  const json::object csr = create(sa, "c1");
+  const auto rv_before = store.resource_version();
+  const Reply r = call(signer, "PUT", csr_url("c1", "status"), csr);
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(string_at(body_of(r), {"metadata", "resourceVersion"}),
+            string_at(csr, {"metadata", "resourceVersion"}));
+  EXPECT_EQ(store.resource_version(), rv_before);
+}
+
+TEST_F(KubeApiTest, ForbiddenByRbac) {
+  const json::object csr = create(sa, "c1");
+  const Reply r = call(sa, "PUT", csr_url("c1", "approval"), with_condition(csr, "Approved"));
+  EXPECT_EQ(r.status, 403u);
+  EXPECT_EQ(body_of(r).at("message").as_string(),
+            "certificatesigningrequests.certificates.k8s.io \"c1\" is forbidden: User "
+            "\"system:serviceaccount:app:web\" cannot update resource "
+            "\"certificatesigningrequests/approval\" in API "
+            "group \"certificates.k8s.io\" at the cluster scope");
+  const Reply pods = call(sa, "GET", "/api/v1/namespaces/app/pods");
+  EXPECT_EQ(pods.status, 403u);
+  EXPECT_NE(body_of(pods).at("message").as_string().find("in the namespace \"app\""), std::string::npos);
+}
+
+TEST_F(KubeApiTest, ApprovingNeedsTheSignerVerbForThatSignerName) {
+  const json::object csr = create(sa, "c1");
+  rules.set_user("signer", {Rule{{"update"}, {"certificatesigningrequests/approval"}, {}, {}},
+                            Rule{{"approve"}, {"signers"}, {"example.com/*"}, {}}});
+  const Reply r = call(signer, "PUT", csr_url("c1", "approval"), with_condition(csr, "Approved"));
+  EXPECT_EQ(r.status, 403u);
+  EXPECT_NE(body_of(r).at("message").as_string().find(
+                "user not permitted to approve requests with signerName \"distls.io/erlang-dist\""),
+            std::string::npos);
+  rules.set_user("signer", {Rule{{"update"}, {"certificatesigningrequests/approval"}, {}, {}},
+                            Rule{{"approve"}, {"signers"}, {"distls.io/*"}, {}}});
+  EXPECT_EQ(call(signer, "PUT", csr_url("c1", "approval"), with_condition(csr, "Approved")).status, 200u);
+}
+
+TEST_F(KubeApiTest, MergePatchOnApproval) {
+  create(sa, "c1");
+  ApiRequest req =
+      test::request("PATCH", csr_url("c1", "approval"),
+                    R"({"status":{"conditions":[{"type":"Denied","status":"True","reason":"No"}]}})");
+  req.content_type = "application/merge-patch+json";
+  const auto o = api.handle(req, admin);  // the default signer role has update, not patch
+  const Reply& r = std::get<Reply>(o);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(body_of(r).at("status").at("conditions").as_array().at(0).at("type").as_string(), "Denied");
+}
+
+TEST_F(KubeApiTest, DeleteReturnsSuccessStatus) {
+  const json::object csr = create(sa, "c1");
+  const Reply r = call(admin, "DELETE", csr_url("c1"));
+  ASSERT_EQ(r.status, 200u);
+  const json::object st = body_of(r);
+  EXPECT_EQ(st.at("status").as_string(), "Success");
+  EXPECT_EQ(st.at("details").at("uid").as_string(), string_at(csr, {"metadata", "uid"}));
+  EXPECT_EQ(call(admin, "DELETE", csr_url("c1")).status, 404u);
+}
+
+TEST_F(KubeApiTest, PodsByIp) {
+  add_pod("app", "web-0", "127.0.0.2", "web");
+  add_pod("app", "web-1", "127.0.0.3", "web");
+  add_pod("other", "x", "127.0.0.2", "x");
+  const json::object list =
+      body_of(call(signer, "GET", "/api/v1/namespaces/app/pods?fieldSelector=status.podIP%3D127.0.0.2"));
+  EXPECT_EQ(list.at("kind").as_string(), "PodList");
+  ASSERT_EQ(list.at("items").as_array().size(), 1u);
+  const auto& pod = list.at("items").as_array()[0].as_object();
+  EXPECT_EQ(name_of(pod), "web-0");
+  EXPECT_EQ(string_at(pod, {"spec", "serviceAccountName"}), "web");
+  EXPECT_EQ(body_of(call(signer, "GET", "/api/v1/pods?fieldSelector=status.podIP%3D127.0.0.2"))
+                .at("items")
+                .as_array()
+                .size(),
+            2u);
+  EXPECT_EQ(string_at(body_of(call(signer, "GET", "/api/v1/namespaces/app/pods/web-1")), {"status", "podIP"}),
+            "127.0.0.3");
+  EXPECT_EQ(call(admin, "POST", "/api/v1/namespaces/app/pods", std::string("{}")).status, 405u);
+}
+
+TEST_F(KubeApiTest, TableForKubectlGet) {
+  json::object csr = create(sa, "c1");
+  ASSERT_EQ(call(signer, "PUT", csr_url("c1", "approval"), with_condition(csr, "Approved")).status, 200u);
+  now += std::chrono::seconds(150);
+  ApiRequest req = test::request("GET", std::string(kCsrs) + "?limit=500");
+  req.accept =
+      "application/json;as=Table;v=v1;g=meta.k8s.io,application/"
+      "json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+  const Reply r = std::get<Reply>(api.handle(req, admin));
+  const json::object table = body_of(r);
+  EXPECT_EQ(table.at("kind").as_string(), "Table");
+  EXPECT_EQ(table.at("columnDefinitions").as_array().size(), 6u);
+  const auto& cells = table.at("rows").as_array().at(0).at("cells").as_array();
+  EXPECT_EQ(cells[0].as_string(), "c1");
+  EXPECT_EQ(cells[1].as_string(), "2m30s");
+  EXPECT_EQ(cells[2].as_string(), "distls.io/erlang-dist");
+  EXPECT_EQ(cells[3].as_string(), "system:serviceaccount:app:web");
+  EXPECT_EQ(cells[4].as_string(), "60m");
+  EXPECT_EQ(cells[5].as_string(), "Approved");
+  EXPECT_EQ(table.at("rows").as_array().at(0).at("object").at("kind").as_string(), "PartialObjectMetadata");
+}
+
+TEST_F(KubeApiTest, WatchRequestsBecomeWatchSpecs) {
+  const auto o = api.handle(
+      test::request("GET", std::string(kCsrs) +
+                               "?watch=true&resourceVersion=1234&timeoutSeconds=7&allowWatchBookmarks=true"
+                               "&fieldSelector=metadata.name%3Dc1"),
+      sa);
+  ASSERT_TRUE(std::holds_alternative<WatchSpec>(o));
+  const auto& w = std::get<WatchSpec>(o);
+  EXPECT_FALSE(w.initial_state);
+  EXPECT_EQ(w.since, 1234u);
+  EXPECT_EQ(w.timeout, std::chrono::seconds(7));
+  EXPECT_TRUE(w.bookmarks);
+  EXPECT_EQ(w.fields.terms().size(), 1u);
+  const auto initial = api.handle(test::request("GET", std::string(kCsrs) + "?watch=1"), sa);
+  EXPECT_TRUE(std::get<WatchSpec>(initial).initial_state);
+  const auto bad =
+      api.handle(test::request("GET", std::string(kCsrs) + "?watch=true&resourceVersion=abc"), sa);
+  EXPECT_EQ(std::get<Reply>(bad).status, 400u);
+}
+
+TEST_F(KubeApiTest, LeasesForLeaderElection) {
+  const std::string leases = "/apis/coordination.k8s.io/v1/namespaces/distls/leases";
+  const auto lease = [](const std::string& holder) {
+    return json::object{{"apiVersion", "coordination.k8s.io/v1"},
+                        {"kind", "Lease"},
+                        {"metadata", json::object{{"name", "distls-signer"}}},
+                        {"spec", json::object{{"holderIdentity", holder},
+                                              {"leaseDurationSeconds", 15},
+                                              {"renewTime", "2023-11-14T22:13:20.000000Z"},
+                                              {"leaseTransitions", 0}}}};
+  };
+  EXPECT_EQ(call(signer, "GET", leases + "/distls-signer").status, 404u);
+  const Reply created = call(signer, "POST", leases, lease("replica-a"));
+  ASSERT_EQ(created.status, 201u) << created.body;
+  const json::object a = body_of(created);
+  EXPECT_EQ(string_at(a, {"metadata", "namespace"}), "distls");
+  EXPECT_EQ(call(signer, "POST", leases, lease("replica-b")).status, 409u);  // AlreadyExists
+
+  // Both replicas read the lease, both try to take it: exactly one wins.
+  json::object by_a = lease("replica-a");
+  by_a["metadata"].as_object()["resourceVersion"] = string_at(a, {"metadata", "resourceVersion"});
+  json::object by_b = lease("replica-b");
+  by_b["metadata"].as_object()["resourceVersion"] = string_at(a, {"metadata", "resourceVersion"});
+  by_a["spec"].as_object()["renewTime"] = "2023-11-14T22:13:25.000000Z";
+  EXPECT_EQ(call(signer, "PUT", leases + "/distls-signer", by_a).status, 200u);
+  EXPECT_EQ(call(signer, "PUT", leases + "/distls-signer", by_b).status, 409u);
+  // An update must name the resourceVersion it read.
+  const Reply unconditional = call(signer, "PUT", leases + "/distls-signer", lease("replica-b"));
+  EXPECT_EQ(unconditional.status, 422u);
+  json::object bad = lease("replica-b");
+  bad["spec"].as_object()["leaseDurationSeconds"] = 0;
+  EXPECT_EQ(call(signer, "POST", "/apis/coordination.k8s.io/v1/namespaces/other/leases", bad).status, 422u);
+  EXPECT_EQ(call(sa, "GET", leases + "/distls-signer").status, 403u);
+  EXPECT_EQ(call(signer, "POST", "/apis/coordination.k8s.io/v1/leases", lease("x")).status, 405u);
+}
+
+TEST(MergePatch, Rfc7386) {
+  const json::value target = json::parse(R"({"a":"b","c":{"d":"e","f":"g"}})");
+  const json::value patch = json::parse(R"({"a":"z","c":{"f":null},"n":[1]})");
+  EXPECT_EQ(merge_patch(target, patch), json::parse(R"({"a":"z","c":{"d":"e"},"n":[1]})"));
+}
+
+}  // namespace
+}  // namespace distls::k8s_double
