@@ -29,9 +29,11 @@ class K8sTestCase(ClusterTestCase):
         super().setUpClass()
         cls.api = K8sDouble(cls.cluster, cls.cluster.build)
         cls.ca = cls.cluster.ca("k8s")
-        cls.signers = [cls.start_signer(i) for i in range(cls.SIGNERS)]
+        cls.signers = [cls.start_signer(i, cls.SIGNER_ARGS + ["--lease-identity", f"signer-{i}"])
+                       for i in range(cls.SIGNERS)]
 
     SIGNERS = 1
+    SIGNER_ARGS: list[str] = []
 
     @classmethod
     def start_signer(cls, i: int, extra: list[str] = ()):
@@ -67,6 +69,9 @@ class K8sTestCase(ClusterTestCase):
 
 
 class IssueAndRenewTest(K8sTestCase):
+    # Two replicas behind one Lease, as deploy/base runs them: only the leader writes.
+    SIGNERS = 2
+    SIGNER_ARGS = ["--leader-elect", "--lease-namespace", "distls-system"]
 
     def test_three_nodes_get_certs_from_the_signer_cluster_and_renew(self) -> None:
         pods = [self.pod(n) for n in (2, 3, 4)]
@@ -103,6 +108,14 @@ class IssueAndRenewTest(K8sTestCase):
             self.assertEqual(conditions["Approved"]["reason"], "DistlsPodVerified", csr["metadata"]["name"])
             self.assertTrue(csr["status"].get("certificate"), csr["metadata"]["name"])
             self.assertEqual(csr["spec"]["username"], f"system:serviceaccount:{NS}:{SA}")
+        # One leader; every certificate written once, by it.
+        leaders = [log for _, log in self.signers if log.events_since(0, "leader_elected")]
+        self.assertEqual(len(leaders), 1, "exactly one signer replica leads")
+        writes = [r for r in self.api.requests(method="PUT") if r["path"].endswith("/status") and r["status"] == 200]
+        self.assertEqual(len(writes), len(csrs), "a CSR's certificate was written more than once")
+        self.assertEqual({r["user"] for r in writes}, {"signer"})
+        issued = sum(len(log.events_since(0, "csr_issued")) for _, log in self.signers)
+        self.assertEqual(issued, len(csrs), "a replica signed a CSR the other one signed")
 
 
 class DenialTest(K8sTestCase):
