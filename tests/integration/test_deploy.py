@@ -57,7 +57,8 @@ SIDECAR_CONTRACT = {
 # scripts/bootstrap.sh installs these for the tests and the demo only; the image's
 # build stage does not need them.
 TEST_ONLY_PACKAGES = {"python3", "iproute2", "curl", "libgtest-dev", "libgmock-dev",
-                      "erlang-src", "dnsmasq-base", "stunnel4", "rebar3", "elixir"}
+                      "erlang-src", "dnsmasq-base", "stunnel4", "rebar3", "elixir",
+                      "clang-14", "libclang-rt-14-dev", "llvm-14"}  # the sanitizer/fuzz build
 # Already in debian:bookworm-slim.
 SLIM_BASE_PACKAGES = {"libc6", "libstdc++6", "libgcc-s1"}
 
