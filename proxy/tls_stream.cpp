@@ -97,7 +97,20 @@ asio::awaitable<error_code> TlsStream::handshake() {
 std::string TlsStream::failure_label() const { return failure_label_.empty() ? "tls_error" : failure_label_; }
 
 asio::awaitable<std::pair<error_code, std::size_t>> TlsStream::read_some(asio::mutable_buffer buf) {
-  return drive([this, buf](std::size_t& n) { return SSL_read_ex(ssl_.get(), buf.data(), buf.size(), &n); });
+  auto got = co_await drive([this, buf](std::size_t& n) { return SSL_read_ex(ssl_.get(), buf.data(), buf.size(), &n); });
+  // SSL_read returns one record (16 KiB) at a time, while read-ahead has usually pulled
+  // several: hand them all over at once, so the node gets one large write, not four.
+  auto* out = static_cast<unsigned char*>(buf.data());
+  while (!got.first && got.second < buf.size() && SSL_has_pending(ssl_.get()) == 1) {
+    std::size_t more = 0;
+    ERR_clear_error();
+    if (SSL_read_ex(ssl_.get(), out + got.second, buf.size() - got.second, &more) != 1) {
+      ERR_clear_error();  // whatever it was, the next read reports it
+      break;
+    }
+    got.second += more;
+  }
+  co_return got;
 }
 
 asio::awaitable<error_code> TlsStream::write_all(asio::const_buffer buf) {
