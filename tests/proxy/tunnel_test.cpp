@@ -72,7 +72,10 @@ TEST_F(TunnelTest, SplicesBothWaysWithHalfClose) {
   auto h = handshake(test::tls_for(ca, "127.0.0.3"), test::tls_for(ca, "127.0.0.2"));
   ASSERT_FALSE(h.client_ec) << h.client->failure();
   ASSERT_FALSE(h.server_ec) << h.server->failure();
-  auto [node_side, node] = socket_pair(io);
+  // Named references, not a structured binding: Clang 14 cannot capture bindings in lambdas.
+  auto sockets = socket_pair(io);
+  auto& node_side = sockets.first;
+  auto& node = sockets.second;
 
   TunnelResult result;
   std::string from_node, from_peer;
@@ -116,7 +119,10 @@ TEST_F(TunnelTest, SplicesBothWaysWithHalfClose) {
 TEST_F(TunnelTest, BulkBothWaysKeepsEveryByteInOrder) {
   auto h = handshake(test::tls_for(ca, "127.0.0.3"), test::tls_for(ca, "127.0.0.2"));
   ASSERT_FALSE(h.client_ec);
-  auto [node_side, node] = socket_pair(io);
+  // Named references, not a structured binding: Clang 14 cannot capture bindings in lambdas.
+  auto sockets = socket_pair(io);
+  auto& node_side = sockets.first;
+  auto& node = sockets.second;
   constexpr std::size_t kBytes = 24 * 1024 * 1024;  // far beyond every buffer on the way
   std::vector<std::uint8_t> pattern(kBytes);
   for (std::size_t i = 0; i < kBytes; ++i) pattern[i] = static_cast<std::uint8_t>(i * 31 + i / 4096);
@@ -161,7 +167,10 @@ TEST_F(TunnelTest, BulkBothWaysKeepsEveryByteInOrder) {
 TEST_F(TunnelTest, ResetOnOneSideClosesTheOther) {
   auto h = handshake(test::tls_for(ca, "127.0.0.3"), test::tls_for(ca, "127.0.0.2"));
   ASSERT_FALSE(h.client_ec);
-  auto [node_side, node] = socket_pair(io);
+  // Named references, not a structured binding: Clang 14 cannot capture bindings in lambdas.
+  auto sockets = socket_pair(io);
+  auto& node_side = sockets.first;
+  auto& node = sockets.second;
   TunnelResult result;
   error_code peer_ec;
   auto scenario = [&]() -> asio::awaitable<void> {
