@@ -1,4 +1,5 @@
 // distls: mutual TLS for Erlang distribution. `main` only dispatches subcommands.
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ static void raise_descriptor_limit() {
 }
 
 int main(int argc, char** argv) {
+  // OpenSSL writes to tunnel sockets with write(2), which raises SIGPIPE when the peer
+  // has gone; that must be an error on one connection, not the end of the process.
+  std::signal(SIGPIPE, SIG_IGN);
   raise_descriptor_limit();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

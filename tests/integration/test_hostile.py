@@ -161,6 +161,25 @@ class HostileTest(ClusterTestCase):
                 self.assertIn(event.fields["reason"], {"not_tls", "tls_error", "protocol_version", "peer_closed"})
         self.assert_cluster_intact()
 
+    def test_client_hello_then_close(self) -> None:
+        # OpenSSL answers with write(2) to a socket the client already closed: SIGPIPE,
+        # which once stopped distls (found by the sanitized suite).
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        mark = self.target.distls_log.mark()
+        for _ in range(20):
+            hello = ssl.MemoryBIO()
+            try:
+                ctx.wrap_bio(ssl.MemoryBIO(), hello).do_handshake()
+            except ssl.SSLWantReadError:
+                pass
+            with socket.create_connection((self.target.ip, self.target.tls_port)) as s:
+                s.sendall(hello.read())
+        self.refused(mark, "tunnel_refused", direction="in")
+        self.assertTrue(self.target.distls.running, "distls died")
+        self.assert_cluster_intact()
+
     def test_plaintext_erlang_to_the_tls_port(self) -> None:
         mark = self.target.distls_log.mark()
         with socket.create_connection((self.target.ip, self.target.tls_port)) as s:
