@@ -48,9 +48,10 @@ IP_A, IP_B = "127.0.0.2", "127.0.0.3"
 NODE_A, NODE_B = f"a@{IP_A}", f"b@{IP_B}"
 COOKIE = "distls-bench"
 MSG_BYTES = 64 * 1024
-# 16 x 64 KiB = 1 MiB per acknowledged window, 4 windows in flight: enough that the
-# ack round trip never idles plain distribution (measured: 2 or 8 in flight give the
-# same plain numbers), small enough that the final drain is a few milliseconds.
+# 16 x 64 KiB = 1 MiB per acknowledged window, 4 windows in flight. One window is
+# ~300 µs of plain distribution at 3+ GB/s and an ack comes back in ~70 µs, so 3 MiB
+# queued behind every ack keeps the path busy; 2 and 8 in flight gave results within
+# the run-to-run noise. The final drain stays a few milliseconds even at 0.05 GB/s.
 WINDOW_MSGS = 16
 WINDOWS_IN_FLIGHT = 4
 WARMUP_MS = 500
@@ -256,7 +257,7 @@ class Proc:
     def _signal(self, sig: int) -> None:
         try:
             os.killpg(self.pgid, sig)
-        except ProcessLookupError:
+        except (ProcessLookupError, PermissionError):  # the whole group is gone already
             pass
 
 
@@ -838,7 +839,12 @@ def parse_args(argv: list[str]):
                     help="how the distls path's nodes reach distls: -epmd_module distls_epmd "
                          "or -proto_dist distls [epmd_module]")
     args = ap.parse_args(argv)
-    args.argv = [a for a in argv if not a.startswith("--markdown")]
+    args.argv = []  # for the report: the command line without --markdown and its file
+    skip = False
+    for a in argv:
+        if not skip and not a.startswith("--markdown"):
+            args.argv.append(a)
+        skip = a == "--markdown"
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     bad = [p for p in paths if p not in PATHS]
     if bad or not paths:
