@@ -24,7 +24,15 @@ X509* leaf_or_throw(const Identity& id) {
 std::chrono::system_clock::time_point to_time_point(const ASN1_TIME* t, const char* what) {
   std::tm tm{};
   if (ASN1_TIME_to_tm(t, &tm) != 1) ossl::fail(std::string("identity: reading ") + what);
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  // system_clock counts nanoseconds in 64 bits, which ends in 2262, while RFC 5280 gives
+  // 99991231235959Z to a certificate that does not expire: clamp instead of overflowing.
+  using tp = std::chrono::system_clock::time_point;
+  const auto secs = static_cast<long long>(timegm(&tm));
+  constexpr auto max_s = std::chrono::duration_cast<std::chrono::seconds>(tp::max().time_since_epoch()).count();
+  constexpr auto min_s = std::chrono::duration_cast<std::chrono::seconds>(tp::min().time_since_epoch()).count();
+  if (secs >= max_s) return tp::max();
+  if (secs <= min_s) return tp::min();
+  return tp(std::chrono::seconds(secs));
 }
 
 }  // namespace

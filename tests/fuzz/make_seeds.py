@@ -81,7 +81,8 @@ def pem_and_k8s(tmp: Path) -> dict:
             "-addext", "subjectAltName=IP:fd00::5,DNS:App.Example", cwd=tmp)
     openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", "rsa.key", cwd=tmp)
     openssl("rsa", "-in", "rsa.key", "-traditional", "-out", "rsa_traditional.key", cwd=tmp)
-    for src, der in [("leaf.crt", "leaf.crt.der"), ("leaf.csr", "leaf.csr.der")]:
+    for src, der in [("leaf.crt", "leaf.crt.der"), ("leaf.csr", "leaf.csr.der"),
+                     ("long_lived.crt", "long_lived.crt.der")]:
         kind = "x509" if src.endswith(".crt") else "req"
         openssl(kind, "-in", src, "-outform", "DER", "-out", der, cwd=tmp)
     openssl("pkey", "-in", "leaf.key", "-outform", "DER", "-out", "leaf.key.der", cwd=tmp)
@@ -98,6 +99,7 @@ def pem_csr(f: dict) -> None:
     write("pem_csr", "ed25519.csr", f["ed25519.csr"])
     write("pem_csr", "long_lived_key_and_cert.pem", f["long_lived.key"] + f["long_lived.crt"])
     write("pem_csr", "leaf.crt.der", f["leaf.crt.der"])
+    write("pem_csr", "long_lived.crt.der", f["long_lived.crt.der"])
     write("pem_csr", "leaf.csr.der", f["leaf.csr.der"])
     write("pem_csr", "leaf.key.der", f["leaf.key.der"])
 
