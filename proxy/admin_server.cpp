@@ -33,7 +33,10 @@ asio::awaitable<void> AdminServer::accept_loop() {
   for (;;) {
     auto [ec, sock] = co_await acceptor_.async_accept(as_tuple(use_awaitable));
     if (!acceptor_.is_open()) co_return;
-    if (ec) continue;
+    if (ec) {
+      log_.warn("accept_failed", {{"listener", "admin"}, {"error", ec}});
+      continue;
+    }
     asio::co_spawn(ex_, serve(std::move(sock)), asio::detached);
   }
 }

@@ -81,7 +81,6 @@ DnsResolver::~DnsResolver() {
   ares_destroy(channel_);
   for (auto& [fd, w] : watches_) {
     w->gone = true;
-    boost::system::error_code ignored;
     w->desc.release();
   }
 }
