@@ -14,22 +14,19 @@ std::optional<LogLevel> parse_log_level(std::string_view s) {
   return std::nullopt;
 }
 
-std::string log_quote(std::string_view value) {
-  bool plain = !value.empty();
-  for (char c : value) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || c == '"' || c == '=' || c == '\\') plain = false;
-  }
-  if (plain) return std::string(value);
+namespace {
+
+// Quotes and escapes `value` for a text log line (\xNN) or a JSON string (\uNNNN).
+std::string quoted(std::string_view value, bool json) {
   std::string q = "\"";
   for (char c : value) {
     const auto u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') {
       q += '\\';
       q += c;
-    } else if (u < 0x20 || u >= 0x7f) {
-      char hex[5];
-      std::snprintf(hex, sizeof hex, "\\x%02x", u);
+    } else if (u < 0x20 || u == 0x7f || (!json && u > 0x7f)) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, json ? "\\u%04x" : "\\x%02x", u);
       q += hex;
     } else {
       q += c;
@@ -39,24 +36,18 @@ std::string log_quote(std::string_view value) {
   return q;
 }
 
-std::string json_quote(std::string_view value) {
-  std::string q = "\"";
+}  // namespace
+
+std::string log_quote(std::string_view value) {
+  bool plain = !value.empty();
   for (char c : value) {
     const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      q += '\\';
-      q += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\u%04x", u);
-      q += hex;
-    } else {
-      q += c;
-    }
+    if (u <= 0x20 || u >= 0x7f || c == '"' || c == '=' || c == '\\') plain = false;
   }
-  q += '"';
-  return q;
+  return plain ? std::string(value) : quoted(value, false);
 }
+
+std::string json_quote(std::string_view value) { return quoted(value, true); }
 
 void Logger::log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
   if (!enabled(level)) return;

@@ -175,13 +175,9 @@ void Proxy::stop() {
 }
 
 bool Proxy::ready(std::string& why_not) const {
-  const auto tls = tls_.current();
-  if (!tls) {
-    why_not = "no identity yet";
-    return false;
-  }
-  if (tls->expired(std::chrono::system_clock::now())) {
-    why_not = "identity expired";
+  std::string label;
+  if (!tls_.usable(label)) {
+    why_not = label == "no_identity" ? "no identity yet" : "identity expired";
     return false;
   }
   if (!registry_.find(config_.node.alive)) {

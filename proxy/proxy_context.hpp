@@ -48,16 +48,7 @@ struct ProxyContext {
 // one that expired without a renewal. Presenting an expired cert would only earn a
 // refusal from the peer; refusing here says why in our own log.
 inline std::shared_ptr<const TlsContext> usable_tls(ProxyContext& ctx, std::string& why_not) {
-  auto tls = ctx.tls.current();
-  if (!tls) {
-    why_not = "no_identity";
-    return nullptr;
-  }
-  if (tls->expired(std::chrono::system_clock::now())) {
-    why_not = "identity_expired";
-    return nullptr;
-  }
-  return tls;
+  return ctx.tls.usable(why_not);
 }
 
 // Counts a refused or failed connection under its reason; the log line is the caller's.
