@@ -94,9 +94,17 @@ dial(Peers, #{backoff := Backoff, attempts := Attempts} = State) ->
                 end],
     Self = self(),
     lists:foldl(fun(P, S = #{attempts := A}) ->
-                        Pid = spawn(fun() -> Self ! {attempt, P, catch net_kernel:connect_node(P)} end),
+                        Pid = spawn(fun() -> Self ! {attempt, P, connect(P)} end),
                         S#{attempts := A#{P => Pid}}
                 end, State, Due).
+
+%% true, or why not: anything else counts as a failed attempt, a crash included.
+%% try, not `catch Expr': OTP 29 deprecates the old form (a warning, an error
+%% for whoever builds with warnings_as_errors).
+connect(Peer) ->
+    try net_kernel:connect_node(Peer)
+    catch Class:Reason -> {Class, Reason}
+    end.
 
 attempt_done(Peer, true, #{backoff := B, attempts := A} = State) ->
     State#{backoff := maps:remove(Peer, B), attempts := maps:remove(Peer, A)};
