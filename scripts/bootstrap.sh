@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks (apt-get), then configures and builds
 # distls into ./build. Safe to run again: it installs nothing that is already there.
+# Arguments go to CMake's configure step (scripts/test.sh: -DDISTLS_WERROR=ON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,5 +29,5 @@ fi
 
 BUILD_DIR=${BUILD_DIR:-build}
 echo "==> building in $BUILD_DIR"
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" "$@" >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)"

@@ -7,7 +7,8 @@
 # run of each fuzz target (docs/fuzzing.md). Any sanitizer finding fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+# Warnings are errors here (CI runs this), not in a user's build.
+scripts/bootstrap.sh -DDISTLS_WERROR=ON
 if [ "${1:-}" = "--sanitized" ]; then
   shift
   dir=${SANITIZE_BUILD_DIR:-build-sanitize}

@@ -9,7 +9,9 @@ defmodule Distls.MixProject do
       version: "0.1.0",
       language: :erlang,
       erlc_paths: ["."],
-      erlc_options: [:debug_info, :warnings_as_errors],
+      # No :warnings_as_errors, as in rebar.config: a dependent's build must not stop
+      # at a warning a newer OTP adds; CI builds strictly on every supported OTP.
+      erlc_options: [:debug_info],
       deps: []
     ]
   end
