@@ -12,6 +12,7 @@ PACKAGES=(
   erlang-nox erlang-dev erlang-src
   rebar3 elixir
   dnsmasq-base stunnel4
+  mmdebstrap
   clang-14 libclang-rt-14-dev llvm-14
 )
 

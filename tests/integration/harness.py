@@ -98,6 +98,20 @@ class Build:
                                " DISTLS_TEST_EBIN)")
 
 
+@dataclasses.dataclass(frozen=True)
+class ErlRuntime:
+    """Where a pod's node runs, when not on the host's own OTP: the words before `erl`
+    (test_otp_versions: a chroot into a Debian root with another OTP) and the beams
+    that OTP compiled (the distls modules, the helpers in erl/)."""
+    prefix: tuple[str, ...]
+    ebin: Path
+    test_ebin: Path
+
+    def build(self, host: Build) -> Build:
+        """The host's build with this runtime's beams: what entry_point_args takes."""
+        return dataclasses.replace(host, ebin=self.ebin, test_ebin=self.test_ebin)
+
+
 # ---------------------------------------------------------------------------
 # Small utilities
 # ---------------------------------------------------------------------------
@@ -374,9 +388,10 @@ class ErlNode:
 
     def __init__(self, cluster: "Cluster", name: str | None, extra_args: list[str],
                  env: dict[str, str], label: str | None = None,
-                 prefix: Iterable[str] = ()) -> None:
+                 prefix: Iterable[str] = (), test_ebin: Path | None = None) -> None:
         """name=None starts a node without distribution; label then names its files.
-        prefix: words before `erl` (e.g. `ip netns exec NS`)."""
+        prefix: words before `erl` (e.g. `ip netns exec NS`); test_ebin: the REPL's
+        beams, when not the build's (another OTP's, see ErlRuntime)."""
         self.cluster = cluster
         self.name = name
         self.label = label = label or name
@@ -385,7 +400,7 @@ class ErlNode:
                 # No busy-waiting schedulers: several nodes share 2 cores.
                 "+sbwt", "none", "+sbwtdcpu", "none", "+sbwtdio", "none",
                 *extra_args,
-                "-pa", str(cluster.build.test_ebin),
+                "-pa", str(test_ebin or cluster.build.test_ebin),
                 "-s", "distls_test_repl", "start"]
         home = cluster.work / f"{label}.home"
         home.mkdir(exist_ok=True)
@@ -706,11 +721,13 @@ class Pod:
     def __init__(self, cluster: "Cluster", n: int, certs: CertFiles | None,
                  trust_bundle: Path | None = None, extra_distls_args: Iterable[str] = (),
                  source_args: Iterable[str] | None = None, entry: str = "epmd_module",
-                 node_args: Iterable[str] = (), host: str | None = None) -> None:
+                 node_args: Iterable[str] = (), host: str | None = None,
+                 runtime: ErlRuntime | None = None) -> None:
         """certs: files for `--cert-source file`; or source_args: the whole cert-source
         part of the command line (e.g. local-ca with its CA files). entry: how the node
         reaches distls (see entry_point_args); node_args: more `erl` arguments. host:
-        the node name's host part when it is a DNS name rather than the pod's IP."""
+        the node name's host part when it is a DNS name rather than the pod's IP.
+        runtime: where the node runs, when not on the host's OTP (distls always does)."""
         self.cluster = cluster
         self.n = n
         self.ip = f"127.0.0.{n}"
@@ -732,6 +749,7 @@ class Pod:
         self._extra_distls_args = list(extra_distls_args)
         self.entry = entry
         self._node_args = list(node_args)
+        self.runtime = runtime
 
     def __repr__(self) -> str:
         return f"Pod({self.name}, epmd {self.epmd_port}, tls {self.ip}:{self.tls_port})"
@@ -761,9 +779,13 @@ class Pod:
                  lambda: self._names_or_none() is not None, check=self.distls.check_running)
 
     def start_node(self) -> None:
-        args = entry_point_args(self.entry, self.cluster.build) + self._node_args
+        build, prefix = self.cluster.build, ()
+        if self.runtime is not None:
+            build, prefix = self.runtime.build(build), self.runtime.prefix
+        args = entry_point_args(self.entry, build) + self._node_args
         self.node = ErlNode(self.cluster, self.name, args,
-                            {"ERL_EPMD_PORT": str(self.epmd_port)})
+                            {"ERL_EPMD_PORT": str(self.epmd_port)},
+                            prefix=prefix, test_ebin=build.test_ebin)
         self.node.wait_ready()
         wait_for(f"{self.name} to register with distls",
                  lambda: "app" in self._names_or_empty(), check=self.check_running)
