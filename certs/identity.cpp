@@ -41,8 +41,11 @@ std::chrono::system_clock::time_point Identity::not_before() const {
   return to_time_point(X509_get0_notBefore(leaf_or_throw(*this)), "notBefore");
 }
 
-std::chrono::system_clock::time_point Identity::not_after() const {
-  return to_time_point(X509_get0_notAfter(leaf_or_throw(*this)), "notAfter");
+std::chrono::system_clock::time_point Identity::not_after() const { return distls::not_after(leaf_or_throw(*this)); }
+
+std::chrono::system_clock::time_point not_after(X509* cert) {
+  if (cert == nullptr) throw ossl::Error("identity: no certificate");
+  return to_time_point(X509_get0_notAfter(cert), "notAfter");
 }
 
 std::string Identity::serial_hex() const { return distls::serial_hex(leaf_or_throw(*this)); }
@@ -58,12 +61,11 @@ std::string serial_hex(X509* cert) {
   return out;
 }
 
-std::string Identity::subject() const {
+std::string Identity::subject() const { return name_text(X509_get_subject_name(leaf_or_throw(*this))); }
+
+std::string name_text(const X509_NAME* name) {
   ossl::Bio bio{BIO_new(BIO_s_mem())};
-  if (!bio) ossl::fail("identity: allocating a BIO");
-  if (X509_NAME_print_ex(bio.get(), X509_get_subject_name(leaf_or_throw(*this)), 0,
-                         XN_FLAG_RFC2253) < 0)
-    ossl::fail("identity: formatting the subject");
+  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return "?";
   char* p = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &p);
   return std::string(p, static_cast<std::size_t>(n));

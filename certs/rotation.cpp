@@ -40,14 +40,27 @@ void Rotation::stop() {
   timer_.cancel();
 }
 
+void Rotation::renew_now(const std::string& why) {
+  if (stopped_ || renewing_) return;
+  log_.info("renewal_requested", {{"source", source_}, {"reason", why}});
+  now_requested_ = true;
+  timer_.cancel();
+}
+
 asio::awaitable<void> Rotation::run() {
   bool expiry_reported = false;
   while (!stopped_) {
-    if (auto next = schedule_.next_attempt()) timer_.expires_at(*next);
-    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));  // cancelled only by stop()
+    if (!now_requested_) {
+      if (auto next = schedule_.next_attempt()) timer_.expires_at(*next);
+      // Ends early on stop() or renew_now().
+      co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
     if (stopped_) co_return;
+    now_requested_ = false;
 
+    renewing_ = true;
     auto outcome = co_await renew_();
+    renewing_ = false;
     const auto now = std::chrono::system_clock::now();
     if (auto* not_after = std::get_if<time_point>(&outcome)) {
       metrics_.counter("distls_renewals_total", "result=\"ok\"")++;

@@ -27,6 +27,7 @@ struct SignerConfig {
   std::optional<asio::ip::tcp::endpoint> admin{asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 9902)};
   bool leader_elect = false;
   LeaderElection::Options lease{"", "distls-signer", "", std::chrono::seconds(15), std::chrono::seconds(5)};
+  AdminExposure admin_expose = AdminExposure::probes;
   LogLevel log_level = LogLevel::info;
 };
 
@@ -66,6 +67,8 @@ const std::vector<Option<SignerConfig>>& signer_options() {
          if (!ep) throw ConfigError("'" + std::string(v) + "' is not IP:PORT");
          c.admin = *ep;
        }},
+      {"admin-expose", "probes|metrics|all", "probes", "what --admin answers beyond loopback (loopback gets all)",
+       [](SignerConfig& c, std::string_view v) { c.admin_expose = admin_exposure_option(v); }},
       {"leader-elect", "", "false", "hold a Lease; only the holder approves and signs", 
        [](SignerConfig& c, std::string_view v) { c.leader_elect = parse_flag(v); }, true},
       {"lease-namespace", "NS", "", "namespace of the Lease [the service account's namespace]",
@@ -138,7 +141,7 @@ int run_signer_command(const std::vector<std::string>& args) {
                     AdminHandlers{[](std::string&) { return true; },  // a standby replica is healthy too
                                   [&metrics] { return metrics.render(); }, [] { return std::string("{}\n"); },
                                   [] { return std::string("{}\n"); }},
-                    *c.admin);
+                    *c.admin, AdminOptions{c.admin_expose});
   } catch (const std::exception& e) {
     std::cerr << "distls signer: " << e.what() << "\n";
     return 1;

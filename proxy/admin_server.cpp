@@ -8,6 +8,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include "distls/options.hpp"
+#include "proxy/accept_loop.hpp"
 #include "proxy/listen.hpp"
 
 namespace distls {
@@ -19,33 +21,72 @@ using asio::as_tuple;
 using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 
-AdminServer::AdminServer(asio::any_io_executor ex, Logger& log, AdminHandlers handlers, const tcp::endpoint& listen)
-    : ex_(ex), log_(log), handlers_(std::move(handlers)), acceptor_(make_listener(ex, listen, "--admin")) {}
+std::optional<AdminExposure> parse_admin_exposure(std::string_view v) {
+  if (v == "probes") return AdminExposure::probes;
+  if (v == "metrics") return AdminExposure::metrics;
+  if (v == "all") return AdminExposure::all;
+  return std::nullopt;
+}
 
-void AdminServer::start() { asio::co_spawn(ex_, accept_loop(), asio::detached); }
+AdminExposure admin_exposure_option(std::string_view v) {
+  if (auto e = parse_admin_exposure(v)) return *e;
+  throw ConfigError("'" + std::string(v) + "' is not probes, metrics or all");
+}
+
+namespace {
+
+bool is_loopback(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+  return a.is_loopback();
+}
+
+bool exposed(std::string_view path, AdminExposure e) {
+  if (path == "/healthz" || path == "/readyz") return true;
+  if (path == "/metrics") return e != AdminExposure::probes;
+  return e == AdminExposure::all;
+}
+
+}  // namespace
+
+AdminServer::AdminServer(asio::any_io_executor ex, Logger& log, AdminHandlers handlers, const tcp::endpoint& listen,
+                         AdminOptions options)
+    : ex_(ex),
+      log_(log),
+      handlers_(std::move(handlers)),
+      options_(options),
+      acceptor_(make_listener(ex, listen, "--admin")) {}
+
+void AdminServer::start() {
+  asio::co_spawn(ex_, accept_loop(acceptor_, log_, nullptr, "admin", [this](tcp::socket s) {
+    if (active_ >= options_.max_connections) {
+      // A scraper or a prober never needs many at once; whoever opens more is refused
+      // before a byte is read, and the log says so once per hundred.
+      if (++refused_ % 100 == 1)
+        log_.warn("admin_connection_refused", {{"reason", "max_connections"}, {"refused_so_far", refused_}});
+      return;
+    }
+    asio::co_spawn(ex_, serve(std::move(s)), asio::detached);
+  }), asio::detached);
+}
 
 void AdminServer::stop() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
 }
 
-asio::awaitable<void> AdminServer::accept_loop() {
-  for (;;) {
-    auto [ec, sock] = co_await acceptor_.async_accept(as_tuple(use_awaitable));
-    if (!acceptor_.is_open()) co_return;
-    if (ec) {
-      log_.warn("accept_failed", {{"listener", "admin"}, {"error", ec}});
-      continue;
-    }
-    asio::co_spawn(ex_, serve(std::move(sock)), asio::detached);
-  }
-}
-
 asio::awaitable<void> AdminServer::serve(tcp::socket s) {
+  ++active_;
+  struct Release {
+    std::size_t& n;
+    ~Release() { --n; }
+  } release{active_};
+  boost::system::error_code rec;
+  const auto remote = s.remote_endpoint(rec);
+  const bool local = !rec && is_loopback(remote.address());
   beast::tcp_stream stream(std::move(s));
   beast::flat_buffer buf;
   for (;;) {
-    stream.expires_after(std::chrono::seconds(10));
+    stream.expires_after(options_.idle_timeout);
     http::request_parser<http::empty_body> parser;
     parser.header_limit(8 * 1024);
     auto [ec, n] = co_await http::async_read(stream, buf, parser, as_tuple(use_awaitable));
@@ -61,6 +102,10 @@ asio::awaitable<void> AdminServer::serve(tcp::socket s) {
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       res.result(http::status::method_not_allowed);
       res.body() = "GET only\n";
+    } else if (!local && !exposed(path, options_.expose)) {
+      res.result(http::status::forbidden);
+      res.body() = "only /healthz and /readyz" + std::string(options_.expose == AdminExposure::metrics ? " and /metrics" : "") +
+                   " answer beyond loopback (--admin-expose)\n";
     } else if (path == "/healthz") {
       res.body() = "ok\n";
     } else if (path == "/readyz") {

@@ -18,6 +18,14 @@ std::optional<std::uint16_t> parse_port(std::string_view s) {
   return static_cast<std::uint16_t>(v);
 }
 
+std::size_t positive_count(std::string_view v) {
+  std::size_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || ec != std::errc{} || p != v.data() + v.size() || n == 0)
+    throw ConfigError("'" + std::string(v) + "' is not a positive number");
+  return n;
+}
+
 ip::tcp::endpoint endpoint_or_throw(std::string_view v) {
   auto ep = parse_endpoint(v);
   if (!ep) throw ConfigError("'" + std::string(v) + "' is not IP:PORT (IPv6 as [addr]:port)");
@@ -49,6 +57,8 @@ std::vector<OptionSpec> make_options() {
          else
            c.admin = endpoint_or_throw(v);
        }},
+      {"admin-expose", "probes|metrics|all", "probes", "what --admin answers beyond loopback (loopback gets all)",
+       [](ProxyConfig& c, std::string_view v) { c.admin_expose = admin_exposure_option(v); }},
       {"cert-source", "file|local-ca|k8s-csr", "file", "where the identity comes from",
        [](ProxyConfig& c, std::string_view v) {
          if (v != "file" && v != "local-ca" && v != "k8s-csr")
@@ -105,14 +115,10 @@ std::vector<OptionSpec> make_options() {
        [](ProxyConfig& c, std::string_view v) { c.handshake_timeout = duration_option(v); }},
       {"peer-idle-timeout", "DURATION", "5m", "close a per-peer loopback listener unused this long",
        [](ProxyConfig& c, std::string_view v) { c.peer_idle_timeout = duration_option(v); }},
-      {"max-connections", "N", "4096", "tunnels and handshakes held at once",
-       [](ProxyConfig& c, std::string_view v) {
-         std::size_t n = 0;
-         auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-         if (v.empty() || ec != std::errc{} || p != v.data() + v.size() || n == 0)
-           throw ConfigError("'" + std::string(v) + "' is not a positive number");
-         c.max_connections = n;
-       }},
+      {"max-connections", "N", "4096", "inbound handshakes and tunnels held at once",
+       [](ProxyConfig& c, std::string_view v) { c.max_connections = positive_count(v); }},
+      {"max-outbound", "N", "4096", "outbound tunnels held at once (a budget of their own)",
+       [](ProxyConfig& c, std::string_view v) { c.max_outbound = positive_count(v); }},
       {"discovery", "SPEC", "", "static:N1,N2 | dns-a:NAME | dns-srv:NAME; peers the node connects to",
        [](ProxyConfig& c, std::string_view v) {
          const auto basename = c.discovery.basename;
@@ -154,10 +160,14 @@ std::vector<OptionSpec> make_options() {
            throw ConfigError("'" + std::string(v) + "' is not a rate such as 20 or 0.5");
          c.handshake_rate = r;
        }},
-      {"allow-peer", "URI", "", "accept only peers whose cert has this URI SAN (SPIFFE ID; 'prefix*' allowed); repeatable",
+      {"check-source", "true|false", "true", "refuse an IP-named peer whose tunnel comes from another address",
+       [](ProxyConfig& c, std::string_view v) { c.check_source = parse_flag(v); }},
+      {"allow-peer", "URI", "", "accept only peers whose cert has this URI SAN (SPIFFE ID; 'PATH/*' for all under PATH); repeatable",
        [](ProxyConfig& c, std::string_view v) {
          if (v.find("://") == std::string_view::npos)
            throw ConfigError("'" + std::string(v) + "' is not a URI such as spiffe://cluster.local/ns/shop/sa/app");
+         if (const auto star = v.find('*'); star != std::string_view::npos && star + 1 != v.size())
+           throw ConfigError("'" + std::string(v) + "': '*' may only end the URI (spiffe://cluster.local/ns/shop/*)");
          c.allow_peers.emplace_back(v);
        }},
       {"drain-timeout", "DURATION", "10s", "on SIGTERM, how long tunnels may finish before they are closed",

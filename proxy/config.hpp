@@ -17,6 +17,7 @@
 #include "distls/node_name.hpp"
 #include "distls/options.hpp"
 #include "distls/log.hpp"
+#include "proxy/admin_server.hpp"
 #include "proxy/discovery.hpp"
 #include "proxy/tls_context.hpp"
 
@@ -29,6 +30,7 @@ struct ProxyConfig {
   boost::asio::ip::tcp::endpoint epmd{boost::asio::ip::address_v4::loopback(), 4369};
   std::optional<boost::asio::ip::tcp::endpoint> admin{
       boost::asio::ip::tcp::endpoint{boost::asio::ip::address_v4::loopback(), 9901}};
+  AdminExposure admin_expose = AdminExposure::probes;
   std::string cert_source = "file";
   std::string cert_file, key_file, trust_bundle_file;  // file (trust bundle: every source)
   std::string ca_cert_file, ca_key_file;                // local-ca
@@ -45,6 +47,8 @@ struct ProxyConfig {
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds peer_idle_timeout{300};
   std::size_t max_connections = 4096;
+  std::size_t max_outbound = 4096;
+  bool check_source = true;
   double handshake_rate = 20;
   std::vector<std::string> allow_peers;
   std::chrono::seconds drain_timeout{10};

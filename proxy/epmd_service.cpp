@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "proxy/accept_loop.hpp"
 #include "proxy/deadline.hpp"
 #include "proxy/listen.hpp"
 #include "proxy/listen_check.hpp"
@@ -35,25 +36,16 @@ EpmdService::EpmdService(asio::any_io_executor ex, ProxyContext& ctx, NodeRegist
                          const tcp::endpoint& listen)
     : ex_(ex), ctx_(ctx), registry_(registry), peers_(peers), acceptor_(make_listener(ex, listen, "--epmd")) {}
 
-void EpmdService::start() { asio::co_spawn(ex_, accept_loop(), asio::detached); }
+void EpmdService::start() {
+  asio::co_spawn(ex_,
+                 accept_loop(acceptor_, ctx_.log, &ctx_.metrics, "epmd",
+                             [this](tcp::socket s) { asio::co_spawn(ex_, serve(std::move(s)), asio::detached); }),
+                 asio::detached);
+}
 
 void EpmdService::stop() {
   error_code ignored;
   acceptor_.close(ignored);
-}
-
-asio::awaitable<void> EpmdService::accept_loop() {
-  for (;;) {
-    auto [ec, sock] = co_await acceptor_.async_accept(as_tuple(use_awaitable));
-    if (!acceptor_.is_open()) co_return;
-    if (ec) {
-      ctx_.log.warn("accept_failed", {{"listener", "epmd"}, {"error", ec}});
-      asio::steady_timer t(ex_, std::chrono::milliseconds(100));
-      co_await t.async_wait(as_tuple(use_awaitable));
-      continue;
-    }
-    asio::co_spawn(ex_, serve(std::move(sock)), asio::detached);
-  }
 }
 
 void EpmdService::reject(std::string_view reason, const std::string& from, std::string_view detail) {

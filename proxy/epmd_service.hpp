@@ -25,7 +25,6 @@ class EpmdService {
   boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
 
  private:
-  boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket s);
   boost::asio::awaitable<void> hold_registration(boost::asio::ip::tcp::socket& s, const epmd::Alive2Request& req,
                                                  const std::string& from);

@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "distls/identity.hpp"
+#include "proxy/accept_loop.hpp"
 #include "proxy/deadline.hpp"
 #include "proxy/dist_handshake.hpp"
 #include "proxy/listen.hpp"
@@ -72,6 +73,19 @@ asio::awaitable<Admission> read_send_name(TlsStream& tls) {
   co_return a;
 }
 
+// Whether the connection came from the address an IP-named node is named after
+// (IPv4-mapped IPv6 sources compare as IPv4).
+bool same_host(const asio::ip::address& source, const std::string& host) {
+  error_code ec;
+  const auto named = asio::ip::make_address(host, ec);
+  if (ec) return false;
+  auto plain = [](const asio::ip::address& a) -> asio::ip::address {
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a;
+  };
+  return plain(source) == plain(named);
+}
+
 }  // namespace
 
 InboundListener::InboundListener(asio::any_io_executor ex, ProxyContext& ctx, const NodeRegistry& registry,
@@ -82,33 +96,23 @@ InboundListener::InboundListener(asio::any_io_executor ex, ProxyContext& ctx, co
       acceptor_(make_listener(ex, listen, "--listen")),
       rate_(ctx.limits.handshake_rate, std::max(1.0, ctx.limits.handshake_rate * 2)) {}
 
-void InboundListener::start() { asio::co_spawn(ex_, accept_loop(), asio::detached); }
+void InboundListener::start() {
+  asio::co_spawn(ex_,
+                 accept_loop(acceptor_, ctx_.log, &ctx_.metrics, "tls",
+                             [this](tcp::socket sock) { asio::co_spawn(ex_, serve(std::move(sock)), asio::detached); }),
+                 asio::detached);
+}
 
 void InboundListener::stop() {
   error_code ignored;
   acceptor_.close(ignored);
 }
 
-asio::awaitable<void> InboundListener::accept_loop() {
-  for (;;) {
-    auto [ec, sock] = co_await acceptor_.async_accept(as_tuple(use_awaitable));
-    if (!acceptor_.is_open()) co_return;
-    if (ec) {
-      // EMFILE and friends: log, pause briefly so we do not spin, keep serving.
-      ctx_.log.warn("accept_failed", {{"listener", "tls"}, {"error", ec}});
-      asio::steady_timer t(ex_, std::chrono::milliseconds(100));
-      co_await t.async_wait(as_tuple(use_awaitable));
-      continue;
-    }
-    asio::co_spawn(ex_, serve(std::move(sock)), asio::detached);
-  }
-}
-
 asio::awaitable<void> InboundListener::serve(tcp::socket s) {
   error_code ec;
   const auto remote = s.remote_endpoint(ec);
   const std::string from = ec ? "unknown" : to_string(remote);
-  if (!ec && !rate_.allow(remote.address().to_string(), std::chrono::steady_clock::now())) {
+  if (!ec && !rate_.allow(RateLimiter::source_key(remote.address()), std::chrono::steady_clock::now())) {
     ctx_.metrics.counter("distls_connections_rejected_total", "reason=\"rate_limited\"")++;
     // One line per source per burst would still flood the log under a scan: count, log rarely.
     if (++rate_limited_ % 100 == 1)
@@ -116,10 +120,21 @@ asio::awaitable<void> InboundListener::serve(tcp::socket s) {
                                        {"refused_so_far", rate_limited_}});
     co_return;
   }
-  auto slot = ctx_.limiter.try_acquire();
+  auto slot = ctx_.inbound_limiter.try_acquire();
   if (!slot) {
     ctx_.metrics.counter("distls_connections_rejected_total", "reason=\"max_connections\"")++;
     ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"reason", "max_connections"}});
+    co_return;
+  }
+  // Nothing is allocated for TLS until the stranger has sent something: a silent
+  // connection costs a socket and this coroutine, not an SSL object and its buffers.
+  const auto handshake_deadline = std::chrono::steady_clock::now() + ctx_.limits.handshake_timeout;
+  auto spoke = co_await within(ctx_.limits.handshake_timeout, s.async_wait(tcp::socket::wait_read, as_tuple(use_awaitable)));
+  if (!spoke || std::get<0>(*spoke)) {
+    const std::string reason = spoke ? "peer_closed" : "handshake_timeout";
+    count_failure(ctx_, "in", reason);
+    ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"reason", reason}, {"node", "-"},
+                                     {"detail", spoke ? std::get<0>(*spoke).message() : "nothing sent within the deadline"}});
     co_return;
   }
   std::string unusable;
@@ -144,13 +159,17 @@ asio::awaitable<void> InboundListener::serve(tcp::socket s) {
       a.reason = "name_mismatch";
       a.detail = "certificate does not name " + a.node->host;
     }
+    if (a.reason.empty() && ctx_.check_source && a.node->host_is_ip && !ec && !same_host(remote.address(), a.node->host)) {
+      a.reason = "source_mismatch";
+      a.detail = "node " + a.node->full() + " dialled from " + remote.address().to_string();
+    }
     if (a.reason.empty() && !cert_allowed(SSL_get0_peer_certificate(tls.ssl()), ctx_.allow_peers)) {
       a.reason = "not_allowed";
       a.detail = "no URI SAN of the certificate is in --allow-peer";
     }
     co_return a;
   };
-  auto admitted = co_await within(ctx_.limits.handshake_timeout, admit());
+  auto admitted = co_await within(handshake_deadline - std::chrono::steady_clock::now(), admit());
   if (!admitted || !admitted->reason.empty()) {
     const std::string reason = admitted ? admitted->reason : "handshake_timeout";
     count_failure(ctx_, "in", reason);
@@ -188,6 +207,7 @@ asio::awaitable<void> InboundListener::serve(tcp::socket s) {
   ++open;
   ctx_.peers.tunnel_opened(peer.full(), true);
   ctx_.metrics.counter("distls_tunnels_total", "direction=\"in\"")++;
+  auto live = ctx_.tunnels.add({peer, true, from, &tls, &node, TunnelRegistry::peer_not_after(tls.ssl())});
   auto result = co_await splice(node, tls,
                                 {ctx_.metrics.counter("distls_bytes_sent_total", "direction=\"in\""),
                                  ctx_.metrics.counter("distls_bytes_received_total", "direction=\"in\"")},

@@ -26,7 +26,6 @@ class InboundListener {
   boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
 
  private:
-  boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket s);
 
   boost::asio::any_io_executor ex_;

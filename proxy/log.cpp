@@ -24,7 +24,7 @@ std::string quoted(std::string_view value, bool json) {
     if (c == '"' || c == '\\') {
       q += '\\';
       q += c;
-    } else if (u < 0x20 || u == 0x7f || (!json && u > 0x7f)) {
+    } else if (u < 0x20 || u >= 0x7f) {  // peer-supplied bytes: never raw, never invalid UTF-8
       char hex[8];
       std::snprintf(hex, sizeof hex, json ? "\\u%04x" : "\\x%02x", u);
       q += hex;

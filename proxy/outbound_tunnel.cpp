@@ -6,6 +6,7 @@
 
 #include "distls/identity.hpp"
 #include "proxy/deadline.hpp"
+#include "proxy/listen.hpp"
 #include "proxy/peer_verifier.hpp"
 #include "proxy/tunnel.hpp"
 
@@ -49,10 +50,10 @@ asio::awaitable<std::pair<std::string, error_code>> connect_peer(ProxyContext& c
 }  // namespace
 
 asio::awaitable<void> run_outbound_tunnel(ProxyContext& ctx, tcp::socket node, NodeName peer) {
-  auto slot = ctx.limiter.try_acquire();
+  auto slot = ctx.outbound_limiter.try_acquire();
   if (!slot) {
-    ctx.metrics.counter("distls_connections_rejected_total", "reason=\"max_connections\"")++;
-    ctx.log.warn("tunnel_refused", {{"direction", "out"}, {"peer", peer.full()}, {"reason", "max_connections"}});
+    ctx.metrics.counter("distls_connections_rejected_total", "reason=\"max_outbound\"")++;
+    ctx.log.warn("tunnel_refused", {{"direction", "out"}, {"peer", peer.full()}, {"reason", "max_outbound"}});
     co_return;
   }
   std::string unusable;
@@ -103,6 +104,10 @@ asio::awaitable<void> run_outbound_tunnel(ProxyContext& ctx, tcp::socket node, N
   ++open;
   ctx.peers.tunnel_opened(peer.full(), false);
   ctx.metrics.counter("distls_tunnels_total", "direction=\"out\"")++;
+  error_code rec;
+  const auto remote = tls.socket().remote_endpoint(rec);
+  auto live = ctx.tunnels.add({peer, false, rec ? std::string("unknown") : to_string(remote), &tls, &node,
+                               TunnelRegistry::peer_not_after(tls.ssl())});
   auto result = co_await splice(node, tls,
                                 {ctx.metrics.counter("distls_bytes_sent_total", "direction=\"out\""),
                                  ctx.metrics.counter("distls_bytes_received_total", "direction=\"out\"")});

@@ -1,5 +1,7 @@
 #include "proxy/peer_book.hpp"
 
+#include <algorithm>
+
 namespace distls {
 
 PeerBook::Change PeerBook::set_discovered(const std::set<std::string>& nodes) {
@@ -45,11 +47,26 @@ void PeerBook::tunnel_closed(const std::string& node, bool inbound) {
   if (count > 0) --count;
 }
 
-void PeerBook::failed(const std::string& node, const std::string& reason) {
+void PeerBook::failed(const std::string& node, const std::string& reason, std::chrono::system_clock::time_point now) {
+  if (!peers_.contains(node)) {
+    auto last_seen = [](const Peer& p) {
+      return std::max(p.last_error_at.value_or(std::chrono::system_clock::time_point{}),
+                      p.connected_at.value_or(std::chrono::system_clock::time_point{}));
+    };
+    std::erase_if(peers_, [&](const auto& kv) { return !kv.second.active() && now - last_seen(kv.second) > kInactiveTtl; });
+    std::size_t inactive = 0;
+    auto oldest = peers_.end();
+    for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+      if (it->second.active()) continue;
+      ++inactive;
+      if (oldest == peers_.end() || last_seen(it->second) < last_seen(oldest->second)) oldest = it;
+    }
+    if (inactive >= kMaxInactive) peers_.erase(oldest);
+  }
   auto& p = peers_[node];
   ++p.failures;
   p.last_error = reason;
-  p.last_error_at = std::chrono::system_clock::now();
+  p.last_error_at = now;
 }
 
 }  // namespace distls

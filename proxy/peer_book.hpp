@@ -23,6 +23,8 @@ class PeerBook {
     std::string last_error;
     std::optional<std::chrono::system_clock::time_point> last_error_at;
     std::optional<std::chrono::system_clock::time_point> connected_at;  // last tunnel opened
+
+    bool active() const { return discovered || tunnels_in > 0 || tunnels_out > 0; }
   };
 
   struct Change {
@@ -34,7 +36,14 @@ class PeerBook {
 
   void tunnel_opened(const std::string& node, bool inbound);
   void tunnel_closed(const std::string& node, bool inbound);
-  void failed(const std::string& node, const std::string& reason);
+  // A failure is filed under whatever name the attempt was about, which for a refused
+  // inbound tunnel is a name the stranger claimed. Such entries (not discovered, no
+  // tunnel) are kept for kInactiveTtl and at most kMaxInactive of them, the oldest going
+  // first, so endless made-up names cannot grow the book.
+  void failed(const std::string& node, const std::string& reason,
+              std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+  static constexpr std::size_t kMaxInactive = 256;
+  static constexpr std::chrono::minutes kInactiveTtl{10};
 
   const std::map<std::string, Peer>& all() const { return peers_; }
 

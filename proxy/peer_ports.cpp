@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "proxy/accept_loop.hpp"
 #include "proxy/outbound_tunnel.hpp"
 
 namespace distls {
@@ -43,24 +44,16 @@ std::optional<std::uint16_t> PeerPorts::port_for(const NodeName& peer, error_cod
   listeners_.emplace(key, l);
   ctx_.metrics.gauge("distls_peer_listeners_open") = static_cast<std::int64_t>(listeners_.size());
   ctx_.log.info("peer_port_open", {{"peer", key}, {"port", l->port}});
-  asio::co_spawn(ex_, accept_loop(l), asio::detached);
+  // The lambda holds the listener for as long as its loop runs.
+  asio::co_spawn(ex_, [this, l]() -> asio::awaitable<void> {
+    co_await accept_loop(l->acceptor, ctx_.log, &ctx_.metrics, "peer_port",
+                         [this, l](tcp::socket s) { asio::co_spawn(ex_, tunnel(l, std::move(s)), asio::detached); });
+  }, asio::detached);
   if (!sweeping_) {
     sweeping_ = true;
     asio::co_spawn(ex_, sweep_loop(), asio::detached);
   }
   return l->port;
-}
-
-asio::awaitable<void> PeerPorts::accept_loop(std::shared_ptr<Listener> l) {
-  for (;;) {
-    auto [ec, sock] = co_await l->acceptor.async_accept(as_tuple(use_awaitable));
-    if (ec == asio::error::operation_aborted || !l->acceptor.is_open()) co_return;
-    if (ec) {
-      ctx_.log.warn("peer_port_accept_failed", {{"peer", l->peer.full()}, {"error", ec}});
-      continue;
-    }
-    asio::co_spawn(ex_, tunnel(l, std::move(sock)), asio::detached);
-  }
 }
 
 asio::awaitable<void> PeerPorts::tunnel(std::shared_ptr<Listener> l, tcp::socket s) {

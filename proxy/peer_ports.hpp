@@ -38,7 +38,6 @@ class PeerPorts {
 
  private:
   struct Listener;
-  boost::asio::awaitable<void> accept_loop(std::shared_ptr<Listener> l);
   boost::asio::awaitable<void> sweep_loop();
   boost::asio::awaitable<void> tunnel(std::shared_ptr<Listener> l, boost::asio::ip::tcp::socket s);
 

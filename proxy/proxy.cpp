@@ -33,18 +33,24 @@ Proxy::Proxy(asio::io_context& io, const ProxyConfig& config, Logger& log, Metri
       metrics_(metrics),
       tls_(nullptr),
       identity_(tls_, config.tls, log, metrics),
-      limiter_(config.max_connections),
+      inbound_limiter_(config.max_connections),
+      outbound_limiter_(config.max_outbound),
       dns_(io.get_executor(), DnsResolver::Options{config.dns_server}),
-      ctx_{log, metrics, tls_, limiter_, dns_, book_,
-           Limits{config.handshake_timeout, config.peer_idle_timeout, config.max_connections, config.handshake_rate},
+      ctx_{log, metrics, tls_, inbound_limiter_, outbound_limiter_, tunnels_, dns_, book_,
+           Limits{config.handshake_timeout, config.peer_idle_timeout, config.max_connections, config.max_outbound,
+                  config.handshake_rate},
            config.node, config.peer_port,
            config.listen.address().is_unspecified() ? std::nullopt : std::optional(config.listen.address()),
-           config.allow_peers},
+           config.allow_peers, config.check_source},
       peers_(io.get_executor(), ctx_,
              config.epmd.address().is_v6() ? asio::ip::address(asio::ip::address_v6::loopback())
                                             : asio::ip::address(asio::ip::address_v4::loopback())),
       inbound_(io.get_executor(), ctx_, registry_, config.listen),
       epmd_(io.get_executor(), ctx_, registry_, peers_, config.epmd) {
+  identity_.set_hooks({[this](const TlsContext& c) { trust_changed(c); },
+                       [this](const std::string& why) {
+                         if (rotation_) rotation_->renew_now(why);
+                       }});
   init_identity(io);
   if (config.discovery.kind != DiscoveryConfig::Kind::none)
     discovery_.emplace(io.get_executor(), ctx_, dns_, book_, config.discovery);
@@ -53,7 +59,7 @@ Proxy::Proxy(asio::io_context& io, const ProxyConfig& config, Logger& log, Metri
                    AdminHandlers{[this](std::string& why) { return ready(why); },
                                  [this] { return metrics_text(); }, [this] { return peers_json(); },
                                  [this] { return certs_json(); }},
-                   *config.admin);
+                   *config.admin, AdminOptions{config.admin_expose});
   metrics_.help("distls_tunnels_open", "Tunnels established now, by direction");
   metrics_.help("distls_tunnels_total", "Tunnels established since start, by direction");
   metrics_.help("distls_bytes_sent_total", "Bytes sent to peers through tunnels, by direction of the tunnel");
@@ -61,6 +67,9 @@ Proxy::Proxy(asio::io_context& io, const ProxyConfig& config, Logger& log, Metri
   metrics_.help("distls_handshake_failures_total", "Tunnels refused or failed before splicing, by reason");
   metrics_.help("distls_epmd_errors_total", "EPMD requests rejected, by reason");
   metrics_.help("distls_identity_expiry_seconds", "Seconds until the presented certificate expires");
+  metrics_.help("distls_tunnels_revoked_total", "Live tunnels closed because the peer no longer verifies against a new trust bundle, by reason");
+  metrics_.help("distls_tunnels_peer_cert_expired", "Live tunnels whose peer certificate has expired since the handshake");
+  metrics_.help("distls_connections_active", "Inbound and outbound connections held now, handshakes included, by direction");
   metrics_.gauge("distls_tunnels_open", "direction=\"in\"");
   metrics_.gauge("distls_tunnels_open", "direction=\"out\"");
 }
@@ -191,8 +200,23 @@ std::string Proxy::metrics_text() {
   if (const auto tls = tls_.current())
     metrics_.gauge("distls_identity_expiry_seconds") =
         unix_seconds(tls->not_after()) - unix_seconds(std::chrono::system_clock::now());
-  metrics_.gauge("distls_connections_active") = static_cast<std::int64_t>(limiter_.active());
+  metrics_.gauge("distls_connections_active", "direction=\"in\"") = static_cast<std::int64_t>(inbound_limiter_.active());
+  metrics_.gauge("distls_connections_active", "direction=\"out\"") = static_cast<std::int64_t>(outbound_limiter_.active());
+  metrics_.gauge("distls_tunnels_peer_cert_expired") =
+      static_cast<std::int64_t>(tunnels_.peer_expired(std::chrono::system_clock::now()));
   return metrics_.render();
+}
+
+void Proxy::trust_changed(const TlsContext& now_trusted) {
+  const auto closed = tunnels_.close_untrusted(now_trusted.trust_store(), [this](const TunnelRegistry::Tunnel& t,
+                                                                                   const Reverify& why) {
+    metrics_.counter("distls_tunnels_revoked_total", "reason=\"" + why.reason + "\"")++;
+    book_.failed(t.peer.full(), "revoked_" + why.reason);
+    log_.warn("tunnel_revoked", {{"direction", t.inbound ? "in" : "out"}, {"peer", t.peer.full()},
+                                 {"remote", t.remote}, {"reason", why.reason}, {"detail", why.detail}});
+  });
+  log_.info("tunnels_reverified", {{"tunnels", tunnels_.size()}, {"closed", closed},
+                                   {"trusted_cas", now_trusted.summary().trust.size()}});
 }
 
 std::string Proxy::certs_json() const {
@@ -235,6 +259,20 @@ std::string Proxy::peers_json() const {
     if (p.last_error_at) o["last_error_at"] = unix_seconds(*p.last_error_at);
     if (p.connected_at) o["connected_at"] = unix_seconds(*p.connected_at);
     peers[name] = std::move(o);
+  }
+  const auto now = std::chrono::system_clock::now();
+  for (const auto& t : tunnels_.all()) {
+    auto& o = peers[t.peer.full()];
+    if (!o.is_object()) o = json::object{{"discovered", false}, {"connected", true}};
+    // The earliest expiry among the peer's live tunnels: the one that matters.
+    auto& p = o.as_object();
+    const auto at = unix_seconds(t.peer_not_after);
+    if (const auto* seen = p.if_contains("peer_cert_not_after"); !seen || seen->as_int64() > at) {
+      p["peer_cert_not_after"] = at;
+      p["peer_cert_expired"] = t.peer_not_after <= now;
+      // Which CA the tunnel's peer was authenticated under: what a CA rotation waits on.
+      if (X509* cert = SSL_get0_peer_certificate(t.tls->ssl())) p["peer_cert_issuer"] = name_text(X509_get_issuer_name(cert));
+    }
   }
   for (const auto& l : peers_.list()) {
     auto& o = peers[l.peer];

@@ -36,7 +36,7 @@ class Proxy {
 
   bool ready(std::string& why_not) const;
   // Tunnels and handshakes still open (what a drain waits for).
-  std::size_t active() const { return limiter_.active(); }
+  std::size_t active() const { return inbound_limiter_.active() + outbound_limiter_.active(); }
 
  private:
   void init_identity(boost::asio::io_context& io);
@@ -46,6 +46,7 @@ class Proxy {
   std::string certs_json() const;
   std::string peers_json() const;
   std::string metrics_text();
+  void trust_changed(const TlsContext& now_trusted);
 
   const ProxyConfig config_;
   Logger& log_;
@@ -57,7 +58,9 @@ class Proxy {
   std::optional<k8s::CsrSource> csr_source_;
   std::optional<Rotation> rotation_;
   std::optional<FileWatch> watch_;
-  ConnectionLimiter limiter_;
+  ConnectionLimiter inbound_limiter_;
+  ConnectionLimiter outbound_limiter_;
+  TunnelRegistry tunnels_;
   DnsResolver dns_;
   PeerBook book_;
   ProxyContext ctx_;

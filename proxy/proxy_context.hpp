@@ -18,21 +18,25 @@
 #include "distls/log.hpp"
 #include "distls/metrics.hpp"
 #include "proxy/tls_provider.hpp"
+#include "proxy/tunnel_registry.hpp"
 
 namespace distls {
 
 struct Limits {
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
   std::chrono::steady_clock::duration peer_idle_timeout = std::chrono::minutes(5);
-  std::size_t max_connections = 4096;
-  double handshake_rate = 20;  // new connections per second per source address
+  std::size_t max_connections = 4096;  // inbound: handshakes and tunnels from peers
+  std::size_t max_outbound = 4096;     // outbound tunnels, a budget strangers cannot touch
+  double handshake_rate = 20;  // new connections per second per source address (IPv6: per /64)
 };
 
 struct ProxyContext {
   Logger& log;
   Metrics& metrics;
   TlsProvider& tls;
-  ConnectionLimiter& limiter;
+  ConnectionLimiter& inbound_limiter;
+  ConnectionLimiter& outbound_limiter;
+  TunnelRegistry& tunnels;
   DnsResolver& dns;
   PeerBook& peers;
   Limits limits;
@@ -42,6 +46,9 @@ struct ProxyContext {
   // peers (and their logs) see this pod's address.
   std::optional<boost::asio::ip::address> source_address;
   std::vector<std::string> allow_peers;  // --allow-peer; empty: every verified peer
+  // --check-source: an IP-named peer must dial from that IP (its certificate names the
+  // address, so a tunnel from elsewhere is a stolen key or a relay).
+  bool check_source = true;
 };
 
 // The TLS context for a new handshake, or why there is none to use: no identity yet, or

@@ -9,6 +9,15 @@ namespace {
 constexpr std::size_t kMaxTracked = 10000;
 }
 
+std::string RateLimiter::source_key(const boost::asio::ip::address& a) {
+  if (a.is_v4()) return a.to_string();
+  const auto v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
 bool RateLimiter::allow(const std::string& source, clock::time_point now) {
   if (rate_ <= 0) return true;
   if (buckets_.size() >= kMaxTracked)  // full buckets carry no information: forget them

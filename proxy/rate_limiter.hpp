@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 
+#include <boost/asio/ip/address.hpp>
+
 namespace distls {
 
 class RateLimiter {
@@ -18,6 +20,11 @@ class RateLimiter {
 
   bool allow(const std::string& source, clock::time_point now);
   std::size_t tracked() const { return buckets_.size(); }
+
+  // The bucket a connection from `a` counts against: its IPv4 address, or its IPv6 /64.
+  // One host is routinely given a whole /64 (SLAAC, privacy addresses, a cloud VM's
+  // prefix), so per-address buckets would let it mint sources at will.
+  static std::string source_key(const boost::asio::ip::address& a);
 
  private:
   struct Bucket {

@@ -1,5 +1,10 @@
 #include "proxy/tls_context.hpp"
 
+#include <algorithm>
+
+#include "distls/identity.hpp"
+#include "proxy/peer_verifier.hpp"
+
 namespace distls {
 namespace {
 
@@ -13,8 +18,14 @@ constexpr const char* kTls13Suites =
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
 // With read-ahead, OpenSSL fills this buffer in one recv(): several 16 KiB records per
-// syscall on a busy tunnel.
+// syscall on a busy tunnel. SSL_MODE_RELEASE_BUFFERS hands it back whenever it is empty,
+// so an idle tunnel or a stranger that has sent nothing holds none of it.
 constexpr std::size_t kReadBufferLength = 64 * 1024;
+
+// Key exchange: X25519 first, P-256 for peers without it. OpenSSL's default list also
+// offers the ffdhe groups, and a client that names only ffdhe8192 costs the server
+// ~10 ms of modular exponentiation per handshake, before any certificate is seen.
+constexpr const char* kGroups = "X25519:P-256";
 
 ossl::SslCtx make_ctx(const SSL_METHOD* method, const Identity& id, const TlsOptions& opts,
                       bool server) {
@@ -33,7 +44,9 @@ ossl::SslCtx make_ctx(const SSL_METHOD* method, const Identity& id, const TlsOpt
                              SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(c, 0);
-  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (SSL_CTX_set1_groups_list(c, kGroups) != 1) ossl::fail("setting key exchange groups");
+  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                          SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_read_ahead(c, 1);
   SSL_CTX_set_default_read_buffer_len(c, kReadBufferLength);
 
@@ -48,23 +61,15 @@ ossl::SslCtx make_ctx(const SSL_METHOD* method, const Identity& id, const TlsOpt
     if (X509_STORE_add_cert(store, ca.get()) != 1) ossl::fail("adding a CA to the trust store");
 
   // The verifying side demands the usage the other side needs: clientAuth from the
-  // dialler, serverAuth from the dialled.
+  // dialler, serverAuth from the dialled, present in the certificate (peer_verifier).
   if (SSL_CTX_set_purpose(c, server ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER) != 1)
     ossl::fail("setting the certificate purpose");
   SSL_CTX_set_verify(c, server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_PEER,
-                     nullptr);
+                     server ? verify_client_peer : verify_server_peer);
   // Names are matched against SANs only, exactly: no CN fallback, no wildcards.
   X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(c),
                                   X509_CHECK_FLAG_NO_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
   return ctx;
-}
-
-std::string name_of(const X509_NAME* name) {
-  ossl::Bio bio{BIO_new(BIO_s_mem())};
-  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return "?";
-  char* p = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &p);
-  return std::string(p, static_cast<std::size_t>(n));
 }
 
 }  // namespace
@@ -79,9 +84,20 @@ std::shared_ptr<const TlsContext> TlsContext::build(const Identity& id, const Tl
   auto t = std::make_shared<TlsContext>();
   t->server_ = make_ctx(TLS_server_method(), id, opts, true);
   t->client_ = make_ctx(TLS_client_method(), id, opts, false);
-  t->summary_ = {id.serial_hex(), id.subject(), name_of(X509_get_issuer_name(id.leaf())), id.not_before(),
+  t->summary_ = {id.serial_hex(), id.subject(), name_text(X509_get_issuer_name(id.leaf())), id.not_before(),
                  id.not_after(), {}};
-  for (const auto& ca : id.trust) t->summary_.trust.push_back(name_of(X509_get_subject_name(ca.get())));
+  std::vector<std::string> digests;
+  for (const auto& ca : id.trust) {
+    t->summary_.trust.push_back(name_text(X509_get_subject_name(ca.get())));
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (X509_digest(ca.get(), EVP_sha256(), md, &len) != 1) ossl::fail("hashing a trusted CA");
+    digests.emplace_back(reinterpret_cast<const char*>(md), len);
+  }
+  // Order and duplicates in the bundle file do not change what is trusted.
+  std::sort(digests.begin(), digests.end());
+  digests.erase(std::unique(digests.begin(), digests.end()), digests.end());
+  for (const auto& d : digests) t->trust_fingerprint_ += d;
   return t;
 }
 

@@ -39,11 +39,16 @@ class TlsContext {
   const std::string& serial() const { return summary_.serial; }
   std::chrono::system_clock::time_point not_after() const { return summary_.not_after; }
   bool expired(std::chrono::system_clock::time_point now) const { return now >= summary_.not_after; }
+  // Equal for two contexts exactly when they trust the same set of CAs.
+  const std::string& trust_fingerprint() const { return trust_fingerprint_; }
+  // The CAs peers must chain to (the same set in both contexts).
+  X509_STORE* trust_store() const { return SSL_CTX_get_cert_store(server_.get()); }
 
  private:
   ossl::SslCtx server_;
   ossl::SslCtx client_;
   Summary summary_;
+  std::string trust_fingerprint_;
 };
 
 // Parses "1.2" or "1.3" into an OpenSSL version constant; 0 when neither.

@@ -12,6 +12,10 @@ namespace distls {
 
 // A certificate's serial as upper-case hex without separators ("" for nullptr).
 std::string serial_hex(X509* cert);
+// A distinguished name on one line (RFC 2253), "?" when it cannot be printed.
+std::string name_text(const X509_NAME* name);
+// A certificate's notAfter; throws ossl::Error when it cannot be read.
+std::chrono::system_clock::time_point not_after(X509* cert);
 
 struct Identity {
   ossl::PKey key;

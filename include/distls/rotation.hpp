@@ -31,6 +31,9 @@ class Rotation {
   // without one the first attempt is immediate.
   void start(std::optional<time_point> current_not_after);
   void stop();
+  // Renews at once instead of at the scheduled time (a trust bundle is waiting for a
+  // certificate from the new CA). A renewal already running counts as that one.
+  void renew_now(const std::string& why);
 
   const RenewalSchedule& schedule() const { return schedule_; }
 
@@ -47,6 +50,8 @@ class Rotation {
   boost::asio::system_timer timer_;
   std::mt19937_64 rng_{std::random_device{}()};
   bool stopped_ = false;
+  bool now_requested_ = false;
+  bool renewing_ = false;
 };
 
 }  // namespace distls

@@ -52,3 +52,32 @@ TEST(PeerBook, TracksDiscoveryAndTunnels) {
 
 }  // namespace
 }  // namespace distls
+
+namespace distls {
+namespace {
+
+// A certificate holder may claim any node name in send_name; each refusal files a failure
+// under that name. The book keeps such names boundedly, in count and in time.
+TEST(PeerBook, ClaimedNamesAreBoundedInCountAndTime) {
+  PeerBook book;
+  book.set_discovered({"app@10.0.0.6"});
+  book.tunnel_opened("app@10.0.0.7", true);
+  const auto t0 = std::chrono::system_clock::now();
+  for (int i = 0; i < 10000; ++i)
+    book.failed("made-up-" + std::to_string(i) + "@10.0.0.66", "name_mismatch", t0 + std::chrono::milliseconds(i));
+  EXPECT_LE(book.all().size(), PeerBook::kMaxInactive + 2);
+  EXPECT_TRUE(book.all().contains("made-up-9999@10.0.0.66")) << "the newest stay";
+  EXPECT_FALSE(book.all().contains("made-up-0@10.0.0.66")) << "the oldest go";
+  EXPECT_TRUE(book.all().contains("app@10.0.0.6")) << "discovered peers are never evicted";
+  EXPECT_TRUE(book.all().contains("app@10.0.0.7")) << "connected peers are never evicted";
+  book.failed("app@10.0.0.6", "untrusted_chain", t0);
+  EXPECT_EQ(book.all().at("app@10.0.0.6").failures, 1u);
+
+  // Later, one more failure: everything claimed long ago has gone.
+  book.failed("late@10.0.0.66", "name_mismatch", t0 + PeerBook::kInactiveTtl + std::chrono::minutes(1) +
+                                                     std::chrono::seconds(10));
+  EXPECT_EQ(book.all().size(), 3u);
+}
+
+}  // namespace
+}  // namespace distls

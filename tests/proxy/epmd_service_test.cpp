@@ -28,11 +28,12 @@ class EpmdServiceTest : public ::testing::Test {
   Logger log{log_text, LogLevel::debug};
   Metrics metrics;
   TlsProvider tls{test::tls_for(ca, "127.0.0.2")};
-  ConnectionLimiter limiter{16};
+  ConnectionLimiter inbound{16}, outbound{16};
+  TunnelRegistry tunnels;
   DnsResolver dns{io.get_executor(), {}};
   PeerBook book;
-  ProxyContext ctx{log, metrics, tls, limiter, dns, book,
-                   Limits{std::chrono::milliseconds(300), std::chrono::minutes(5), 16, 20},
+  ProxyContext ctx{log, metrics, tls, inbound, outbound, tunnels, dns, book,
+                   Limits{std::chrono::milliseconds(300), std::chrono::minutes(5), 16, 16, 20},
                    *parse_node_name("app@127.0.0.2"), 4370, std::nullopt, {}};
   NodeRegistry registry;
   PeerPorts peers{io.get_executor(), ctx, asio::ip::address_v4::loopback()};

@@ -84,9 +84,10 @@ TEST_F(IdentityManagerTest, TrustBundleRotationOldThenBothThenNew) {
   ASSERT_FALSE(manager.load_trust(dir / "bundle.pem"));
   EXPECT_EQ(provider.current()->summary().trust.size(), 1u);
   EXPECT_NE(provider.current()->summary().issuer.find("CA two"), std::string::npos);
-  // Dropping the CA our own leaf comes from is a mistake: refused, the old bundle stays.
+  // A bundle without the CA our own leaf comes from cannot apply yet: it waits (below).
   write_bundle("bundle.pem", {&ca});
   EXPECT_TRUE(manager.load_trust(dir / "bundle.pem"));
+  EXPECT_TRUE(manager.trust_pending());
   EXPECT_NE(provider.current()->summary().trust.front().find("CA two"), std::string::npos);
   pem::write_file_atomic(dir / "bundle.pem", "not a certificate", 0644);
   EXPECT_TRUE(manager.load_trust(dir / "bundle.pem"));
@@ -115,6 +116,81 @@ TEST_F(IdentityManagerTest, FileSourceKeepsTheOldIdentityWhenNewFilesAreBrokenOr
   pem::write_file_atomic(dir / "tls.key", pem::private_key_to_pem(key2.get()), 0600);
   EXPECT_FALSE(manager.load_files(dir / "tls.crt", dir / "tls.key", dir / "ca.crt"));
   EXPECT_NE(provider.current()->serial(), serial);
+}
+
+// An emergency: the old CA's key leaked, the bundle now names only the new CA while this
+// node's leaf is still the old CA's. The bundle is not refused and forgotten (the old CA
+// would stay trusted until a restart): it waits, the source is asked for a new leaf at
+// once, and the first leaf it covers brings it in.
+TEST_F(IdentityManagerTest, AnEmergencyBundleWaitsForALeafItCoversThenApplies) {
+  auto next = test::make_ca("CA two");
+  std::vector<std::string> wanted;
+  std::vector<std::size_t> trust_changes;
+  manager.set_hooks({[&](const TlsContext& c) { trust_changes.push_back(c.summary().trust.size()); },
+                     [&](const std::string& why) { wanted.push_back(why); }});
+  write_bundle("bundle.pem", {&ca});
+  manager.load_trust(dir / "bundle.pem");
+  ASSERT_FALSE(install(ca));
+  EXPECT_TRUE(trust_changes.empty()) << "the first identity changes no trust";
+
+  write_bundle("bundle.pem", {&next});
+  EXPECT_TRUE(manager.load_trust(dir / "bundle.pem"));
+  EXPECT_TRUE(manager.trust_pending());
+  EXPECT_EQ(wanted.size(), 1u);
+  EXPECT_EQ(metrics.value("distls_trust_bundle_pending"), 1u);
+  EXPECT_NE(out.str().find("warn trust_bundle_pending"), std::string::npos);
+  EXPECT_NE(provider.current()->summary().trust.front().find("CA one"), std::string::npos) << "not applied yet";
+
+  // A renewal that still comes from the old CA: installed with the trust in force.
+  ASSERT_FALSE(install(ca));
+  EXPECT_TRUE(manager.trust_pending());
+  EXPECT_NE(provider.current()->summary().trust.front().find("CA one"), std::string::npos);
+  EXPECT_TRUE(trust_changes.empty());
+
+  // The file moved on meanwhile: what is read at the next leaf is what counts.
+  auto third = test::make_ca("CA three");
+  write_bundle("bundle.pem", {&next, &third});
+  ASSERT_FALSE(install(next));
+  EXPECT_FALSE(manager.trust_pending());
+  EXPECT_EQ(metrics.value("distls_trust_bundle_pending"), 0u);
+  ASSERT_EQ(provider.current()->summary().trust.size(), 2u);
+  EXPECT_EQ(trust_changes, (std::vector<std::size_t>{2}));
+  EXPECT_EQ(wanted.size(), 1u);
+}
+
+TEST_F(IdentityManagerTest, FileSourceBundleWrittenAheadOfTheCertificateWaitsForIt) {
+  auto next = test::make_ca("CA two");
+  std::vector<std::size_t> trust_changes;
+  manager.set_hooks({[&](const TlsContext& c) { trust_changes.push_back(c.summary().trust.size()); }, nullptr});
+  auto write_leaf = [&](const test::TestCa& issuer) {
+    auto key = pem::generate_ec_p256();
+    auto cert = test::make_leaf(issuer, key.get());
+    pem::write_file_atomic(dir / "tls.crt", pem::cert_to_pem(cert.get()), 0644);
+    pem::write_file_atomic(dir / "tls.key", pem::private_key_to_pem(key.get()), 0600);
+  };
+  write_leaf(ca);
+  write_bundle("ca.crt", {&ca});
+  ASSERT_FALSE(manager.load_files(dir / "tls.crt", dir / "tls.key", dir / "ca.crt"));
+  const auto serial = provider.current()->serial();
+
+  write_bundle("ca.crt", {&next});
+  EXPECT_TRUE(manager.load_files(dir / "tls.crt", dir / "tls.key", dir / "ca.crt"));
+  EXPECT_TRUE(manager.trust_pending());
+  EXPECT_EQ(provider.current()->serial(), serial);
+  EXPECT_TRUE(trust_changes.empty());
+
+  write_leaf(next);
+  ASSERT_FALSE(manager.load_files(dir / "tls.crt", dir / "tls.key", dir / "ca.crt"));
+  EXPECT_FALSE(manager.trust_pending());
+  EXPECT_NE(provider.current()->summary().trust.front().find("CA two"), std::string::npos);
+  EXPECT_EQ(trust_changes, (std::vector<std::size_t>{1}));
+
+  // A leaf from a CA nobody trusts is still refused outright.
+  auto stranger = test::make_ca("CA four");
+  write_leaf(stranger);
+  EXPECT_TRUE(manager.load_files(dir / "tls.crt", dir / "tls.key", dir / "ca.crt"));
+  EXPECT_FALSE(manager.trust_pending());
+  EXPECT_NE(provider.current()->summary().issuer.find("CA two"), std::string::npos);
 }
 
 }  // namespace

@@ -31,3 +31,27 @@ TEST(RateLimiter, ZeroDisablesAndTheTableStaysBounded) {
 
 }  // namespace
 }  // namespace distls
+
+namespace distls {
+namespace {
+
+TEST(RateLimiter, SourcesAreAddressesOrIpv6Slash64) {
+  namespace ip = boost::asio::ip;
+  EXPECT_EQ(RateLimiter::source_key(ip::make_address("10.0.0.9")), "10.0.0.9");
+  EXPECT_EQ(RateLimiter::source_key(ip::make_address("::ffff:10.0.0.9")), "10.0.0.9");
+  const auto a = RateLimiter::source_key(ip::make_address("2001:db8:1:2:aaaa::1"));
+  EXPECT_EQ(a, "2001:db8:1:2::/64");
+  EXPECT_EQ(RateLimiter::source_key(ip::make_address("2001:db8:1:2:ffff:ffff:ffff:fffe")), a)
+      << "one host's /64 is one source";
+  EXPECT_NE(RateLimiter::source_key(ip::make_address("2001:db8:1:3::1")), a);
+
+  RateLimiter r(1, 2);
+  const auto t0 = RateLimiter::clock::time_point{} + std::chrono::hours(1);
+  int allowed = 0;
+  for (int i = 0; i < 100; ++i)
+    allowed += r.allow(RateLimiter::source_key(ip::make_address("2001:db8:1:2::" + std::to_string(i + 1))), t0);
+  EXPECT_EQ(allowed, 2) << "a hundred addresses of one /64 share one burst";
+}
+
+}  // namespace
+}  // namespace distls

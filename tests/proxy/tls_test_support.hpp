@@ -21,6 +21,31 @@ inline Identity identity_for(const TestCa& ca, const std::string& host, const Te
   return id;
 }
 
+// `leaf` re-issued by `ca` with its extendedKeyUsage replaced by `eku` (OpenSSL's
+// config syntax, "serverAuth"), or removed when `eku` is empty: what distls itself never
+// issues, as another tool or a careless CA might.
+inline ossl::X509Ptr with_eku(const TestCa& ca, X509* leaf, const std::string& eku) {
+  ossl::X509Ptr copy{X509_dup(leaf)};
+  const int at = X509_get_ext_by_NID(copy.get(), NID_ext_key_usage, -1);
+  if (at >= 0) X509_EXTENSION_free(X509_delete_ext(copy.get(), at));
+  if (!eku.empty()) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, ca.cert.get(), copy.get(), nullptr, nullptr, 0);
+    ossl::X509Ext ext{X509V3_EXT_conf_nid(nullptr, &ctx, NID_ext_key_usage, eku.c_str())};
+    if (!ext || X509_add_ext(copy.get(), ext.get(), -1) != 1) ADD_FAILURE() << "cannot add EKU " << eku;
+  }
+  if (X509_sign(copy.get(), ca.key.get(), EVP_sha256()) <= 0) ADD_FAILURE() << "cannot re-sign the leaf";
+  return copy;
+}
+
+// A TLS configuration whose leaf carries `eku` only (see with_eku).
+inline std::shared_ptr<const TlsContext> tls_with_eku(const TestCa& ca, const std::string& host, const std::string& eku) {
+  auto id = identity_for(ca, host);
+  id.chain.front() = with_eku(ca, id.leaf(), eku);
+  return TlsContext::build(id, TlsOptions{});
+}
+
 inline std::shared_ptr<const TlsContext> tls_for(const TestCa& ca, const std::string& host,
                                                  const TestCa* trust = nullptr) {
   return TlsContext::build(identity_for(ca, host, trust), TlsOptions{});

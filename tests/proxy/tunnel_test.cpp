@@ -9,11 +9,14 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
 #include "proxy/peer_verifier.hpp"
+#include "proxy/tunnel_registry.hpp"
 #include "tls_test_support.hpp"
 
 namespace distls {
@@ -242,6 +245,128 @@ TEST_F(TunnelTest, PlainTextIsNotTls) {
   error_code ec = test::run(io, server.handshake());
   EXPECT_TRUE(ec);
   EXPECT_EQ(server.failure_label(), "not_tls");
+}
+
+}  // namespace
+}  // namespace distls
+
+namespace distls {
+namespace {
+
+// extendedKeyUsage is required, not merely checked when present (RFC 5280 would let a
+// certificate without it serve any purpose).
+TEST_F(TunnelTest, ClientCertWithoutClientAuthIsRefused) {
+  for (const std::string eku : {"", "serverAuth"}) {
+    auto h = handshake(test::tls_with_eku(ca, "127.0.0.3", eku), test::tls_for(ca, "127.0.0.2"));
+    EXPECT_TRUE(h.server_ec) << "EKU '" << eku << "'";
+    EXPECT_EQ(h.server->failure_label(), "bad_usage") << "EKU '" << eku << "'";
+  }
+}
+
+TEST_F(TunnelTest, ServerCertWithoutServerAuthIsRefused) {
+  for (const std::string eku : {"", "clientAuth"}) {
+    auto h = handshake(test::tls_for(ca, "127.0.0.3"), test::tls_with_eku(ca, "127.0.0.2", eku));
+    EXPECT_TRUE(h.client_ec) << "EKU '" << eku << "'";
+    EXPECT_EQ(h.client->failure_label(), "bad_usage") << "EKU '" << eku << "'";
+  }
+}
+
+TEST_F(TunnelTest, UsageFitForTheRoleIsEnough) {
+  auto h = handshake(test::tls_with_eku(ca, "127.0.0.3", "clientAuth"), test::tls_with_eku(ca, "127.0.0.2", "serverAuth"));
+  EXPECT_FALSE(h.client_ec) << h.client->failure();
+  EXPECT_FALSE(h.server_ec) << h.server->failure();
+}
+
+// Key exchange groups are X25519 and P-256: a client that offers only a finite-field
+// group, the costly kind, gets no handshake at all.
+TEST_F(TunnelTest, FiniteFieldGroupsAreNotOffered) {
+  auto server_tls = test::tls_for(ca, "127.0.0.2");
+  for (const char* groups : {"ffdhe8192", "ffdhe2048:secp521r1"}) {
+    auto [a, b] = socket_pair(io);
+    ossl::SslCtx client_ctx{SSL_CTX_new(TLS_client_method())};
+    SSL_CTX_set_verify(client_ctx.get(), SSL_VERIFY_NONE, nullptr);
+    ASSERT_EQ(SSL_CTX_set1_groups_list(client_ctx.get(), groups), 1);
+    ossl::Ssl ssl{SSL_new(client_ctx.get())};
+    SSL_set_fd(ssl.get(), static_cast<int>(a.native_handle()));
+    TlsStream server(std::move(b), server_tls, TlsStream::Role::server);
+    int connected = 0;
+    std::thread client([&] { connected = SSL_connect(ssl.get()); });
+    error_code ec = test::run(io, server.handshake());
+    server.close();
+    client.join();
+    EXPECT_TRUE(ec) << groups;
+    EXPECT_NE(connected, 1) << groups;
+  }
+  for (const char* groups : {"X25519", "P-256"}) {
+    auto [a, b] = socket_pair(io);
+    auto client_tls = test::tls_for(ca, "127.0.0.3");
+    ossl::Ssl ssl{SSL_new(client_tls->client())};
+    ASSERT_EQ(SSL_set1_groups_list(ssl.get(), groups), 1);
+    SSL_set_fd(ssl.get(), static_cast<int>(a.native_handle()));
+    TlsStream server(std::move(b), server_tls, TlsStream::Role::server);
+    std::thread client([&] {
+      SSL_connect(ssl.get());
+      char c;
+      SSL_read(ssl.get(), &c, 1);
+    });
+    error_code ec = test::run(io, server.handshake());
+    server.close();
+    client.join();
+    EXPECT_FALSE(ec) << groups << ": " << server.failure();
+  }
+}
+
+}  // namespace
+}  // namespace distls
+
+namespace distls {
+namespace {
+
+// A trust change reaches live tunnels: the registry judges each peer again and closes
+// the tunnel whose peer no longer chains; the others go on.
+TEST_F(TunnelTest, RegistryClosesTunnelsWhosePeerNoLongerVerifies) {
+  auto next = test::make_ca("new CA");
+  auto old_peer = handshake(test::tls_for(ca, "127.0.0.3"), test::tls_for(ca, "127.0.0.2"));
+  auto new_peer = handshake(test::tls_for(next, "127.0.0.4", &ca), test::tls_for(ca, "127.0.0.2", &next));
+  ASSERT_FALSE(old_peer.server_ec);
+  ASSERT_FALSE(new_peer.server_ec) << new_peer.server->failure();
+  auto old_sockets = socket_pair(io);
+  auto new_sockets = socket_pair(io);
+  TunnelRegistry registry;
+  std::vector<std::string> closed;
+  TunnelResult old_result, new_result;
+  std::uint64_t s2 = 0, r2 = 0;
+  auto scenario = [&]() -> asio::awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    auto tunnel = [&](Handshaken& h, tcp::socket& plain, const char* peer, TunnelResult& out,
+                      std::uint64_t& s, std::uint64_t& r) -> asio::awaitable<void> {
+      auto entry = registry.add({*parse_node_name(peer), true, "test", h.server.get(), &plain,
+                                 TunnelRegistry::peer_not_after(h.server->ssl())});
+      out = co_await splice(plain, *h.server, {s, r});
+    };
+    auto judge = [&]() -> asio::awaitable<void> {
+      asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+      co_await t.async_wait(as_tuple(use_awaitable));
+      EXPECT_EQ(registry.size(), 2u);
+      ossl::X509Store store{X509_STORE_new()};
+      X509_STORE_add_cert(store.get(), next.cert.get());
+      EXPECT_EQ(registry.close_untrusted(store.get(), [&](const TunnelRegistry::Tunnel& t, const Reverify& why) {
+        closed.push_back(t.peer.full() + " " + why.reason);
+      }), 1u);
+      // The other tunnel is still open; end it from its peer's side.
+      t.expires_after(std::chrono::milliseconds(50));
+      co_await t.async_wait(as_tuple(use_awaitable));
+      EXPECT_EQ(registry.size(), 1u);
+      new_peer.client->close();
+      new_sockets.second.close();
+    };
+    co_await (tunnel(old_peer, old_sockets.first, "app@127.0.0.3", old_result, sent, received) &&
+              tunnel(new_peer, new_sockets.first, "app@127.0.0.4", new_result, s2, r2) && judge());
+  };
+  test::run(io, scenario());
+  EXPECT_EQ(closed, (std::vector<std::string>{"app@127.0.0.3 untrusted_chain"}));
+  EXPECT_NE(old_result.end, "closed");
+  EXPECT_EQ(registry.size(), 0u);
 }
 
 }  // namespace
