@@ -94,49 +94,55 @@ InboundListener::InboundListener(asio::any_io_executor ex, ProxyContext& ctx, co
       ctx_(ctx),
       registry_(registry),
       acceptor_(make_listener(ex, listen, "--listen")),
-      rate_(ctx.limits.handshake_rate, std::max(1.0, ctx.limits.handshake_rate * 2)) {}
+      rate_(ctx.limits.handshake_rate, std::max(1.0, ctx.limits.handshake_rate * 2)),
+      lobby_(ex, ctx.limits.handshake_timeout,
+             [this](tcp::socket s, ConnectionLimiter::Slot slot, tcp::endpoint remote, Lobby::clock::time_point deadline) {
+               asio::co_spawn(ex_, admit(std::move(s), std::move(slot), remote, deadline), asio::detached);
+             },
+             [this](const tcp::endpoint& remote, std::string_view reason, const std::string& detail) {
+               count_failure(ctx_, "in", reason);
+               ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", to_string(remote)}, {"reason", reason},
+                                                {"node", "-"}, {"detail", detail}});
+             }) {}
 
 void InboundListener::start() {
-  asio::co_spawn(ex_,
-                 accept_loop(acceptor_, ctx_.log, &ctx_.metrics, "tls",
-                             [this](tcp::socket sock) { asio::co_spawn(ex_, serve(std::move(sock)), asio::detached); }),
+  asio::co_spawn(ex_, accept_loop(acceptor_, ctx_.log, &ctx_.metrics, "tls", [this](tcp::socket s) { welcome(std::move(s)); }),
                  asio::detached);
 }
 
 void InboundListener::stop() {
   error_code ignored;
   acceptor_.close(ignored);
+  lobby_.close_all();
 }
 
-asio::awaitable<void> InboundListener::serve(tcp::socket s) {
+void InboundListener::welcome(tcp::socket s) {
   error_code ec;
   const auto remote = s.remote_endpoint(ec);
-  const std::string from = ec ? "unknown" : to_string(remote);
-  if (!ec && !rate_.allow(RateLimiter::source_key(remote.address()), std::chrono::steady_clock::now())) {
+  if (ec) {  // gone between accept and here: nothing to judge, nothing to say
+    count_failure(ctx_, "in", "peer_closed");
+    return;
+  }
+  if (!rate_.allow(RateLimiter::source_key(remote.address()), std::chrono::steady_clock::now())) {
     ctx_.metrics.counter("distls_connections_rejected_total", "reason=\"rate_limited\"")++;
     // One line per source per burst would still flood the log under a scan: count, log rarely.
     if (++rate_limited_ % 100 == 1)
-      ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"reason", "rate_limited"},
+      ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", to_string(remote)}, {"reason", "rate_limited"},
                                        {"refused_so_far", rate_limited_}});
-    co_return;
+    return;
   }
   auto slot = ctx_.inbound_limiter.try_acquire();
   if (!slot) {
     ctx_.metrics.counter("distls_connections_rejected_total", "reason=\"max_connections\"")++;
-    ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"reason", "max_connections"}});
-    co_return;
+    ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", to_string(remote)}, {"reason", "max_connections"}});
+    return;
   }
-  // Nothing is allocated for TLS until the stranger has sent something: a silent
-  // connection costs a socket and this coroutine, not an SSL object and its buffers.
-  const auto handshake_deadline = std::chrono::steady_clock::now() + ctx_.limits.handshake_timeout;
-  auto spoke = co_await within(ctx_.limits.handshake_timeout, s.async_wait(tcp::socket::wait_read, as_tuple(use_awaitable)));
-  if (!spoke || std::get<0>(*spoke)) {
-    const std::string reason = spoke ? "peer_closed" : "handshake_timeout";
-    count_failure(ctx_, "in", reason);
-    ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"reason", reason}, {"node", "-"},
-                                     {"detail", spoke ? std::get<0>(*spoke).message() : "nothing sent within the deadline"}});
-    co_return;
-  }
+  lobby_.enter(std::move(s), std::move(*slot), remote);
+}
+
+asio::awaitable<void> InboundListener::admit(tcp::socket s, ConnectionLimiter::Slot /*held to the end*/,
+                                             tcp::endpoint remote, std::chrono::steady_clock::time_point deadline) {
+  const std::string from = to_string(remote);
   std::string unusable;
   auto tls_ctx = usable_tls(ctx_, unusable);
   if (!tls_ctx) {
@@ -147,7 +153,7 @@ asio::awaitable<void> InboundListener::serve(tcp::socket s) {
   }
   TlsStream tls(std::move(s), std::move(tls_ctx), TlsStream::Role::server);
 
-  auto admit = [&]() -> asio::awaitable<Admission> {
+  auto handshake = [&]() -> asio::awaitable<Admission> {
     if (auto hec = co_await tls.handshake()) {
       Admission a;
       a.reason = tls.failure_label();
@@ -159,7 +165,7 @@ asio::awaitable<void> InboundListener::serve(tcp::socket s) {
       a.reason = "name_mismatch";
       a.detail = "certificate does not name " + a.node->host;
     }
-    if (a.reason.empty() && ctx_.check_source && a.node->host_is_ip && !ec && !same_host(remote.address(), a.node->host)) {
+    if (a.reason.empty() && ctx_.check_source && a.node->host_is_ip && !same_host(remote.address(), a.node->host)) {
       a.reason = "source_mismatch";
       a.detail = "node " + a.node->full() + " dialled from " + remote.address().to_string();
     }
@@ -169,7 +175,7 @@ asio::awaitable<void> InboundListener::serve(tcp::socket s) {
     }
     co_return a;
   };
-  auto admitted = co_await within(handshake_deadline - std::chrono::steady_clock::now(), admit());
+  auto admitted = co_await within(deadline - std::chrono::steady_clock::now(), handshake());
   if (!admitted || !admitted->reason.empty()) {
     const std::string reason = admitted ? admitted->reason : "handshake_timeout";
     count_failure(ctx_, "in", reason);

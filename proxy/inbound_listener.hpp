@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "proxy/lobby.hpp"
 #include "proxy/node_registry.hpp"
 #include "proxy/proxy_context.hpp"
 #include "proxy/rate_limiter.hpp"
@@ -26,7 +27,12 @@ class InboundListener {
   boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
 
  private:
-  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket s);
+  // Rate and slot, then the lobby until the stranger's first byte.
+  void welcome(boost::asio::ip::tcp::socket s);
+  // The TLS handshake, the first frame and the checks, then the tunnel.
+  boost::asio::awaitable<void> admit(boost::asio::ip::tcp::socket s, ConnectionLimiter::Slot slot,
+                                     boost::asio::ip::tcp::endpoint remote,
+                                     std::chrono::steady_clock::time_point deadline);
 
   boost::asio::any_io_executor ex_;
   ProxyContext& ctx_;
@@ -34,6 +40,7 @@ class InboundListener {
   boost::asio::ip::tcp::acceptor acceptor_;
   RateLimiter rate_;
   std::uint64_t rate_limited_ = 0;
+  Lobby lobby_;
 };
 
 }  // namespace distls

@@ -34,10 +34,11 @@ std::vector<std::string> PeerBook::discovered() const {
   return out;
 }
 
-void PeerBook::tunnel_opened(const std::string& node, bool inbound) {
+void PeerBook::tunnel_opened(const std::string& node, bool inbound, std::chrono::system_clock::time_point now) {
+  if (!peers_.contains(node)) make_room(now);
   auto& p = peers_[node];
   ++(inbound ? p.tunnels_in : p.tunnels_out);
-  p.connected_at = std::chrono::system_clock::now();
+  p.connected_at = now;
 }
 
 void PeerBook::tunnel_closed(const std::string& node, bool inbound) {
@@ -47,22 +48,24 @@ void PeerBook::tunnel_closed(const std::string& node, bool inbound) {
   if (count > 0) --count;
 }
 
-void PeerBook::failed(const std::string& node, const std::string& reason, std::chrono::system_clock::time_point now) {
-  if (!peers_.contains(node)) {
-    auto last_seen = [](const Peer& p) {
-      return std::max(p.last_error_at.value_or(std::chrono::system_clock::time_point{}),
-                      p.connected_at.value_or(std::chrono::system_clock::time_point{}));
-    };
-    std::erase_if(peers_, [&](const auto& kv) { return !kv.second.active() && now - last_seen(kv.second) > kInactiveTtl; });
-    std::size_t inactive = 0;
-    auto oldest = peers_.end();
-    for (auto it = peers_.begin(); it != peers_.end(); ++it) {
-      if (it->second.active()) continue;
-      ++inactive;
-      if (oldest == peers_.end() || last_seen(it->second) < last_seen(oldest->second)) oldest = it;
-    }
-    if (inactive >= kMaxInactive) peers_.erase(oldest);
+void PeerBook::make_room(std::chrono::system_clock::time_point now) {
+  auto last_seen = [](const Peer& p) {
+    return std::max(p.last_error_at.value_or(std::chrono::system_clock::time_point{}),
+                    p.connected_at.value_or(std::chrono::system_clock::time_point{}));
+  };
+  std::erase_if(peers_, [&](const auto& kv) { return !kv.second.active() && now - last_seen(kv.second) > kInactiveTtl; });
+  std::size_t inactive = 0;
+  auto oldest = peers_.end();
+  for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+    if (it->second.active()) continue;
+    ++inactive;
+    if (oldest == peers_.end() || last_seen(it->second) < last_seen(oldest->second)) oldest = it;
   }
+  if (inactive >= kMaxInactive) peers_.erase(oldest);
+}
+
+void PeerBook::failed(const std::string& node, const std::string& reason, std::chrono::system_clock::time_point now) {
+  if (!peers_.contains(node)) make_room(now);
   auto& p = peers_[node];
   ++p.failures;
   p.last_error = reason;

@@ -34,12 +34,13 @@ class PeerBook {
   Change set_discovered(const std::set<std::string>& nodes);
   std::vector<std::string> discovered() const;
 
-  void tunnel_opened(const std::string& node, bool inbound);
+  void tunnel_opened(const std::string& node, bool inbound,
+                     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
   void tunnel_closed(const std::string& node, bool inbound);
-  // A failure is filed under whatever name the attempt was about, which for a refused
-  // inbound tunnel is a name the stranger claimed. Such entries (not discovered, no
-  // tunnel) are kept for kInactiveTtl and at most kMaxInactive of them, the oldest going
-  // first, so endless made-up names cannot grow the book.
+  // Tunnels and failures are filed under the name the peer used, which inbound is a
+  // name it claimed (the certificate binds only the host part). Entries neither
+  // discovered nor connected are kept for kInactiveTtl and at most kMaxInactive of them,
+  // the oldest going first, so endless made-up names cannot grow the book.
   void failed(const std::string& node, const std::string& reason,
               std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
   static constexpr std::size_t kMaxInactive = 256;
@@ -48,6 +49,10 @@ class PeerBook {
   const std::map<std::string, Peer>& all() const { return peers_; }
 
  private:
+  // Makes room for a new entry: drops inactive ones past their time, then the oldest
+  // inactive one while there are too many.
+  void make_room(std::chrono::system_clock::time_point now);
+
   std::map<std::string, Peer> peers_;
 };
 

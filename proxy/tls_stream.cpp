@@ -82,7 +82,9 @@ asio::awaitable<error_code> TlsStream::handshake() {
       const bool alert = reason > SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256;
       failure_label_ = alert ? "rejected_by_peer"
                        : reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE ? "no_peer_cert"
-                       : reason == SSL_R_NO_SHARED_GROUPS || reason == SSL_R_NO_SHARED_CIPHER ? "no_shared_group"
+                       : reason == SSL_R_NO_SUITABLE_KEY_SHARE || reason == SSL_R_NO_SHARED_GROUPS ||
+                               reason == SSL_R_NO_SHARED_CIPHER
+                           ? "no_shared_group"
                        : reason == SSL_R_UNSUPPORTED_PROTOCOL ||
                                reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION
                            ? "protocol_version"

@@ -20,6 +20,14 @@ from harness import ClusterTestCase, wait_for
 POD_NUMBERS = (2, 3, 4)
 
 
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process, from /proc/PID/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
 def send_name_frame(name: str) -> bytes:
     """The first frame a dialling node sends: 'N', flags, creation, name."""
     body = b"N" + struct.pack(">QIH", 0x0000_0000_0DF7_FD7F, 1234, len(name)) + name.encode()
@@ -54,11 +62,11 @@ commonName = supplied
 """)
         self.n = 0
 
-    def leaf(self, ip: str, start: str, end: str, eku: str = "serverAuth,clientAuth") -> tuple[Path, Path]:
+    def leaf(self, ip: str, start: str, end: str, eku: str | None = "serverAuth,clientAuth") -> tuple[Path, Path]:
         self.n += 1
         key, csr, crt, ext = (self.dir / f"leaf{self.n}.{s}" for s in ("key", "csr", "crt", "ext"))
         ext.write_text(f"basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                       f"extendedKeyUsage={eku}\nsubjectAltName=IP:{ip}\n")
+                       + (f"extendedKeyUsage={eku}\n" if eku else "") + f"subjectAltName=IP:{ip}\n")
         run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
         run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
             "-keyout", str(key), "-out", str(csr), "-subj", f"/CN=app@{ip}")
@@ -118,7 +126,11 @@ class HostileTest(ClusterTestCase):
         self.assertIs(a.connect(b), True)
         self.mesh(self.pods)
 
-    def tls_client(self, cert: Path | None, key: Path | None, **ctx_args) -> ssl.SSLSocket:
+    def tls_client(self, cert: Path | None, key: Path | None, *, source: str = "127.0.0.9", target=None,
+                   **ctx_args) -> ssl.SSLSocket:
+        """A TLS client from `source` (the address the test certificates name, so that
+        the source check passes unless a row means it to fail)."""
+        target = target or self.target
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.load_verify_locations(str(self.ca.cert))
         ctx.check_hostname = False
@@ -126,7 +138,7 @@ class HostileTest(ClusterTestCase):
             ctx.load_cert_chain(str(cert), str(key))
         for k, v in ctx_args.items():
             setattr(ctx, k, v)
-        raw = socket.create_connection((self.target.ip, self.target.tls_port), timeout=10)
+        raw = socket.create_connection((target.ip, target.tls_port), timeout=10, source_address=(source, 0))
         return ctx.wrap_socket(raw)
 
     def send_and_expect_close(self, sock) -> None:
@@ -211,6 +223,10 @@ class HostileTest(ClusterTestCase):
              "cert_not_yet_valid"),
             ("server-only usage", self.openssl.leaf("127.0.0.9", "20200101000000Z", "20991231000000Z",
                                                     eku="serverAuth"), "bad_usage"),
+            # RFC 5280 lets a certificate without extendedKeyUsage serve any purpose;
+            # distls requires the usage to be there.
+            ("no extendedKeyUsage", self.openssl.leaf("127.0.0.9", "20200101000000Z", "20991231000000Z",
+                                                      eku=None), "bad_usage"),
             ("another CA", (other_leaf.cert, other_leaf.key), "untrusted_chain"),
             ("no certificate", (None, None), "no_peer_cert"),
         ]
@@ -280,6 +296,111 @@ class HostileTest(ClusterTestCase):
         self.refused(mark, "tunnel_refused", direction="in", reason="rate_limited")
         self.assertTrue(self.target.distls.running)
         self.assert_cluster_intact()
+
+    # -- identities that mean what they say, and nothing a stranger can exhaust ---------
+
+    def test_ip_named_node_from_another_address(self) -> None:
+        # A valid certificate for 127.0.0.9 and the matching name, but the tunnel comes
+        # from 127.0.0.10: a stolen key used elsewhere, or a relay. Refused before a byte
+        # reaches the node; the same client from its own address gets through.
+        certs = self.ca.issue("app@127.0.0.9", label="relayed")
+        mark = self.target.distls_log.mark()
+        self.send_and_expect_close(self.tls_client(certs.cert, certs.key, source="127.0.0.10"))
+        event = self.refused(mark, "tunnel_refused", direction="in", reason="source_mismatch")
+        self.assertEqual(event.fields["node"], "app@127.0.0.9")
+        self.assertIn("127.0.0.10", event.fields["detail"])
+        sock = self.tls_client(certs.cert, certs.key, source="127.0.0.9")
+        sock.sendall(send_name_frame("app@127.0.0.9"))
+        self.refused(mark, "tunnel_open", direction="in", peer="app@127.0.0.9")
+        sock.close()
+        self.assert_cluster_intact()
+
+    def test_finite_field_key_exchange_is_refused(self) -> None:
+        # A client that offers only ffdhe8192 would cost ~10 ms of the event loop per
+        # handshake, before any certificate: no such group is offered at all.
+        crt, key = self.openssl.leaf("127.0.0.9", "20200101000000Z", "20991231000000Z")
+        for groups in ("ffdhe8192", "ffdhe2048:ffdhe3072:ffdhe4096:ffdhe6144:ffdhe8192"):
+            with self.subTest(groups=groups):
+                mark = self.target.distls_log.mark()
+                out = subprocess.run(
+                    ["openssl", "s_client", "-tls1_3", "-groups", groups, "-connect",
+                     f"{self.target.ip}:{self.target.tls_port}", "-cert", str(crt), "-key", str(key)],
+                    input=b"", capture_output=True, timeout=30)
+                self.assertNotIn(b"Cipher is TLS", out.stdout, "a finite-field group was accepted")
+                self.refused(mark, "tunnel_refused", direction="in", reason="no_shared_group")
+        self.assert_cluster_intact()
+
+    def quiet_pod(self):
+        """A fourth pod with no rate limit and a long deadline, so that what strangers
+        hold stays held while it is measured."""
+        pod = self.cluster.pod(5, self.ca.issue("app@127.0.0.5"),
+                               extra_distls_args=["--handshake-rate", "0", "--handshake-timeout", "300s"])
+        self.addCleanup(pod.stop)
+        return pod
+
+    def test_silent_connections_cost_little_memory(self) -> None:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard < 4200:
+            self.skipTest(f"the descriptor limit ({hard}) is too low for 4000 connections")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        pod = self.quiet_pod()
+        count = 4000  # below --max-connections (4096): every one is held
+        rss_before = rss_bytes(pod.distls.popen.pid)
+        socks = []
+        try:
+            for i in range(count):
+                # Many source addresses: one has only so many ephemeral ports.
+                socks.append(socket.create_connection((pod.ip, pod.tls_port), timeout=10,
+                                                      source_address=(f"127.0.1.{1 + i % 200}", 0)))
+            wait_for(f"distls to hold {count} silent connections",
+                     lambda: pod.metric("distls_connections_active", 'direction="in"') >= count)
+            grown = rss_bytes(pod.distls.popen.pid) - rss_before
+        finally:
+            for s in socks:
+                s.close()
+        # Each costs a descriptor and a place in the lobby (proxy/lobby.hpp), not an SSL
+        # object, its 64 KiB buffers and a coroutine (which came to 256 MiB here).
+        print(f"{count} silent connections: distls RSS grew {grown / 2**20:.1f} MiB "
+              f"({grown / count:.0f} bytes each)")
+        self.assertLess(grown, 8 * 2**20, f"{count} silent connections cost {grown / 2**20:.1f} MiB")
+        wait_for("the silent connections to be let go",
+                 lambda: pod.metric("distls_connections_active", 'direction="in"') == 0)
+        self.assertIs(self.pods[0].connect(pod), True)
+
+    def test_claimed_names_do_not_grow_the_peer_table(self) -> None:
+        # A certificate holder names itself anything: other hosts (refused, name_mismatch)
+        # or other alive names of its own host (the certificate binds the host part only:
+        # the tunnel opens and the node's cookie handshake refuses it). Either way each
+        # attempt files an entry under the claimed name, and the table must stay bounded.
+        pod = self.quiet_pod()
+        certs = self.ca.issue("app@127.0.0.9", label="name-flood")
+        mark = pod.distls_log.mark()
+        claims = 400
+        names = [f"made-up-{i}@127.0.0.9" if i % 2 else f"app@10.66.{i // 256}.{i % 256}" for i in range(claims)]
+        for name in names:
+            self.send_and_expect_close_named(self.tls_client(certs.cert, certs.key, target=pod), name)
+
+        def settled() -> bool:
+            refused = pod.distls_log.events_since(mark, "tunnel_refused", reason="name_mismatch")
+            closed = pod.distls_log.events_since(mark, "tunnel_closed", direction="in")
+            return len(refused) + len(closed) >= claims
+        wait_for(f"{claims} claims to be refused or closed", settled)
+        peers = pod.admin("/peers")["peers"]
+        self.assertLessEqual(len(peers), 256 + len(self.pods), "claimed names grew /peers past its bound")
+        self.assertIn(names[-1], peers, "the latest claims are shown")
+        self.assertNotIn(names[0], peers, "the oldest claims have gone")
+        self.assertIs(self.pods[0].connect(pod), True)
+
+    def send_and_expect_close_named(self, sock, name: str) -> None:
+        try:
+            sock.sendall(send_name_frame(name))
+            sock.settimeout(10)
+            sock.recv(1)
+        except (ssl.SSLError, ConnectionError):
+            pass
+        finally:
+            sock.close()
+
 
     def test_epmd_garbage_and_oversize(self) -> None:
         rows = [(b"\xff\xff" + b"x" * 100, "oversized"), (b"\x00\x03abc", "unknown_request"),

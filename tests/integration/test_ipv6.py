@@ -122,6 +122,36 @@ class Ipv6Test(ClusterTestCase):
         self.assertTrue(opened, "no inbound tunnel from the IPv6 peer")
         self.assertTrue(opened[0].fields["from"].startswith(f"[{self.addr[0]}]:"), opened[0].fields["from"])
 
+    def test_admin_beyond_loopback_answers_probes_only_unless_asked(self) -> None:
+        # Probes reach the admin port from outside the pod; the peer table and the
+        # certificates describe the cluster and stay on loopback (--admin-expose).
+        ca = self.cluster.ca("v6-admin")
+        certs = ca.issue(f"app@{self.addr[0]}", label="v6-admin")
+        rows = {"probes": {"/healthz": 200, "/metrics": 403, "/peers": 403, "/certs": 403},
+                "metrics": {"/healthz": 200, "/metrics": 200, "/peers": 403, "/certs": 403},
+                "all": {"/healthz": 200, "/metrics": 200, "/peers": 200, "/certs": 200}}
+        for expose, expected in rows.items():
+            with self.subTest(expose=expose):
+                distls = self.spawn_in(self.ns[0], f"distls-admin-{expose}", [
+                    str(self.cluster.build.distls), "proxy", "--node", f"app@{self.addr[0]}",
+                    "--listen", f"[{self.addr[0]}]:{TLS_PORT}", "--epmd", f"[::1]:{EPMD_PORT}",
+                    "--admin", f"[::]:{ADMIN_PORT}", "--admin-expose", expose,
+                    "--cert", str(certs.cert), "--key", str(certs.key), "--trust-bundle", str(certs.trust_bundle)],
+                    env=distls_env())
+                try:
+                    outside = f"http://[{self.addr[0]}]:{ADMIN_PORT}"
+                    wait_for("the admin server", lambda: ns_http_status(self.ns[1], outside + "/healthz") == 200,
+                             check=distls.check_running)
+                    got = {path: ns_http_status(self.ns[1], outside + path) for path in expected}
+                    self.assertEqual(got, expected)
+                    # No node has registered: not ready, and a prober may see that.
+                    self.assertEqual(ns_http_status(self.ns[1], outside + "/readyz"), 503)
+                    # Loopback gets everything, whatever is exposed.
+                    for path in expected:
+                        self.assertEqual(ns_http_status(self.ns[0], f"http://[::1]:{ADMIN_PORT}{path}"), 200, path)
+                finally:
+                    distls.stop()
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -81,3 +81,23 @@ TEST(PeerBook, ClaimedNamesAreBoundedInCountAndTime) {
 
 }  // namespace
 }  // namespace distls
+
+namespace distls {
+namespace {
+
+// The certificate binds the host part only: a certificate holder can open tunnels under
+// any alive name of its host. Closed tunnels under made-up names are bounded too.
+TEST(PeerBook, TunnelsUnderMadeUpNamesAreBoundedOnceClosed) {
+  PeerBook book;
+  const auto t0 = std::chrono::system_clock::now();
+  for (int i = 0; i < 5000; ++i) {
+    const auto name = "made-up-" + std::to_string(i) + "@10.0.0.9";
+    book.tunnel_opened(name, true, t0 + std::chrono::milliseconds(i));
+    book.tunnel_closed(name, true);
+  }
+  EXPECT_LE(book.all().size(), PeerBook::kMaxInactive + 1);
+  EXPECT_TRUE(book.all().contains("made-up-4999@10.0.0.9"));
+}
+
+}  // namespace
+}  // namespace distls
