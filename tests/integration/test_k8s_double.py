@@ -48,9 +48,26 @@ def self_signed_pem(work: Path, label: str) -> bytes:
     return cert.read_bytes()
 
 
+# What these tests grant explicitly (the double has no such defaults): every service
+# account may request certificates, and user "signer" is approver, signer and pod reader.
+REQUESTER_RULES = [{"apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests"],
+                    "verbs": ["create", "get", "list", "watch"]}]
+SIGNER_RULES = [
+    {"apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests"],
+     "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["certificates.k8s.io"],
+     "resources": ["certificatesigningrequests/approval", "certificatesigningrequests/status"],
+     "verbs": ["update"]},
+    {"apiGroups": ["certificates.k8s.io"], "resources": ["signers"], "resourceNames": [SIGNER_NAME],
+     "verbs": ["approve", "sign"]},
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+]
+
+
 class K8sDoubleTestCase(unittest.TestCase):
     api: K8sDouble
     work: Path
+    signer_token: str
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -59,6 +76,9 @@ class K8sDoubleTestCase(unittest.TestCase):
         cls.failed = False
         cls.api = K8sDouble(cls.work)
         cls.addClassCleanup(cls._cleanup)
+        cls.api.set_permissions(group="system:serviceaccounts", rules=REQUESTER_RULES)
+        cls.api.set_permissions(user="signer", rules=SIGNER_RULES)
+        cls.signer_token = cls.api.add_token("signer")
 
     @classmethod
     def _cleanup(cls) -> None:
@@ -284,7 +304,7 @@ class WatchTest(K8sDoubleTestCase):
 
         def run() -> None:
             for e in self.api.watch(resource_version=self.api.resource_version(), bookmarks=True,
-                                    token=self.api.signer_token()):
+                                    token=self.signer_token):
                 got.append(e)
             done.set()
 
@@ -327,7 +347,7 @@ class ApiSemanticsTest(K8sDoubleTestCase):
         self.assertIn("the object has been modified", body["message"])
         # With the current resourceVersion the same update goes through.
         csr["metadata"]["resourceVersion"] = self.api.csr(name)["metadata"]["resourceVersion"]
-        issued = self.api.api("PUT", f"{CSR_PATH}/{name}/status", csr, token=self.api.signer_token())
+        issued = self.api.api("PUT", f"{CSR_PATH}/{name}/status", csr, token=self.signer_token)
         self.assertTrue(issued["status"]["certificate"])
 
     def test_duplicate_name_is_409_already_exists(self) -> None:
@@ -372,14 +392,14 @@ class ApiSemanticsTest(K8sDoubleTestCase):
         self.api.add_pod("app", "web-0", "127.0.0.2", service_account="web")
         self.api.add_pod("app", "web-1", "127.0.0.3", service_account="web", phase="Pending")
         pods = self.api.api("GET", "/api/v1/namespaces/app/pods?fieldSelector=status.podIP%3D127.0.0.3",
-                            token=self.api.signer_token())
+                            token=self.signer_token)
         self.assertEqual(pods["kind"], "PodList")
         self.assertEqual([(p["metadata"]["name"], p["spec"]["serviceAccountName"], p["status"]["phase"],
                            p["status"]["podIPs"]) for p in pods["items"]],
                          [("web-1", "web", "Pending", [{"ip": "127.0.0.3"}])])
         self.api.delete_pod("app", "web-1")
         pods = self.api.api("GET", "/api/v1/namespaces/app/pods?fieldSelector=status.podIP%3D127.0.0.3",
-                            token=self.api.signer_token())
+                            token=self.signer_token)
         self.assertEqual(pods["items"], [])
 
     def test_token_rotation(self) -> None:

@@ -20,7 +20,7 @@ class DispatcherTest : public ::testing::Test, protected test::ApiFixture {
   FaultInjector faults;
   RequestLog log;
   WatchHub hub;
-  ControlApi control{store, tokens, rules, faults, log, hub, ids, [this] { return now; }};
+  ControlApi control{store, tokens, faults, log, hub, ids, [this] { return now; }};
   Dispatcher dispatcher{api, control, tokens, faults, log, logger, [this] { return now; }};
 
   Decision send(const std::string& method, const std::string& target, const std::string& token,
@@ -137,7 +137,7 @@ TEST_F(DispatcherTest, ControlApiShapesPodsAndPermissions) {
 
   EXPECT_EQ(reply("GET", "/api/v1/namespaces/app/pods", "sa-token").status, 403u);
   ASSERT_EQ(reply("PUT", "/_double/permissions/users/system:serviceaccount:app:web", "admin-token",
-                  R"({"rules":[{"verbs":["list"],"resources":["pods"],"namespaces":["app"]}]})")
+                  R"({"rules":[{"verbs":["list"],"apiGroups":[""],"resources":["pods"],"namespaces":["app"]}]})")
                 .status,
             200u);
   EXPECT_EQ(reply("GET", "/api/v1/namespaces/app/pods", "sa-token").status, 200u);

@@ -40,7 +40,9 @@ TEST_F(KubeApiTest, DiscoveryDocuments) {
   EXPECT_EQ(first.at("name").as_string(), "certificatesigningrequests");
   EXPECT_EQ(first.at("shortNames").as_array().at(0).as_string(), "csr");
   EXPECT_EQ(res.at("resources").as_array().size(), 3u);
-  EXPECT_EQ(call(sa, "GET", "/apis/apps/v1").status, 404u);
+  EXPECT_EQ(call(sa, "GET", "/apis/batch/v1").status, 404u);
+  EXPECT_EQ(body_of(call(sa, "GET", "/apis/apps/v1")).at("resources").as_array().at(0).at("name").as_string(),
+            "statefulsets");
 }
 
 TEST_F(KubeApiTest, CreateGetAndDuplicate) {
@@ -193,15 +195,24 @@ TEST_F(KubeApiTest, ForbiddenByRbac) {
 
 TEST_F(KubeApiTest, ApprovingNeedsTheSignerVerbForThatSignerName) {
   const json::object csr = create(sa, "c1");
-  rules.set_user("signer", {Rule{{"update"}, {"certificatesigningrequests/approval"}, {}, {}},
-                            Rule{{"approve"}, {"signers"}, {"example.com/*"}, {}}});
+  const auto signer_role = [&](const char* signer_names) {
+    ASSERT_TRUE(apply_rbac(store, json::parse(std::string(R"({"apiVersion":"rbac.authorization.k8s.io/v1",
+        "kind":"ClusterRole","metadata":{"name":"signer"},"rules":[
+        {"apiGroups":["certificates.k8s.io"],"resources":["certificatesigningrequests/approval"],"verbs":["update"]},
+        {"apiGroups":["certificates.k8s.io"],"resources":["signers"],"verbs":["approve"],"resourceNames":[)") +
+                                                          signer_names + "]}]}"),
+                           ids, now));
+  };
+  signer_role(R"("example.com/*")");
   const Reply r = call(signer, "PUT", csr_url("c1", "approval"), with_condition(csr, "Approved"));
   EXPECT_EQ(r.status, 403u);
   EXPECT_NE(body_of(r).at("message").as_string().find(
                 "user not permitted to approve requests with signerName \"distls.io/erlang-dist\""),
             std::string::npos);
-  rules.set_user("signer", {Rule{{"update"}, {"certificatesigningrequests/approval"}, {}, {}},
-                            Rule{{"approve"}, {"signers"}, {"distls.io/*"}, {}}});
+  // resourceNames has no wildcard of its own: "*" is a signer called "*".
+  signer_role(R"("*")");
+  EXPECT_EQ(call(signer, "PUT", csr_url("c1", "approval"), with_condition(csr, "Approved")).status, 403u);
+  signer_role(R"("distls.io/*")");
   EXPECT_EQ(call(signer, "PUT", csr_url("c1", "approval"), with_condition(csr, "Approved")).status, 200u);
 }
 
