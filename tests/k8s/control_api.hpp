@@ -57,7 +57,8 @@ class ControlApi {
 // The pod the control API stores for a PUT body: name and namespace from the URL, uid and
 // creationTimestamp kept from `existing` (or fresh), any other metadata (labels,
 // ownerReferences...) as given, status.podIP and status.podIPs completed from each other,
-// serviceAccountName defaulted to "default" and phase to "Running" when the pod has an IP,
+// serviceAccountName defaulted to "default", one container when it has none (every real
+// pod has one) and phase to "Running" when the pod has an IP,
 // "Pending" when it has none yet.
 Expected<boost::json::object> normalize_pod(const boost::json::value& body, const std::string& ns,
                                             const std::string& name, const boost::json::object* existing,

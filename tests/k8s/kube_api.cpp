@@ -241,7 +241,13 @@ Outcome KubeApi::self_review(const ApiRequest& req, const UserInfo& user, const 
                                          {"apiVersion", api_version},
                                          {"metadata", json::object{{"creationTimestamp", nullptr}}},
                                          {"status", json::object{{"userInfo", user_info_json(user)}}}});
-  auto decoded = decode_object(req.body, access_review_schema(), kind, api_version, FieldValidation::warn);
+  std::string body = req.body;
+  if (media_type(req.content_type) == kProtobufMediaType) {
+    auto review = access_review_from_protobuf(req.body);
+    if (!review) return Reply::error(review.error());
+    body = json::serialize(*review);
+  }
+  auto decoded = decode_object(body, access_review_schema(), kind, api_version, FieldValidation::warn);
   if (!decoded) return Reply::error(decoded.error());
   json::object review = decoded->object;
   Attributes a;
