@@ -2,7 +2,6 @@
 
 #include <cctype>
 #include <charconv>
-#include <map>
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
@@ -61,12 +60,8 @@ std::optional<std::string> bad_path_segment(const std::string& name) {
   return std::nullopt;
 }
 
-const Schema& schema_for(const ResourceType& type) {
-  static std::map<const ResourceType*, Schema> cache;
-  auto it = cache.find(&type);
-  if (it == cache.end()) it = cache.emplace(&type, type.schema()).first;
-  return it->second;
-}
+// Built per request: small, and no state shared between requests.
+Schema schema_for(const ResourceType& type) { return type.schema(); }
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -1,11 +1,11 @@
 #include "tests/k8s/object_decoder.hpp"
 
+#include <climits>
+#include <cstdint>
+
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <climits>
-#include <cstdint>
 
 #include "tests/k8s/base64.hpp"
 #include "tests/k8s/go_time.hpp"
