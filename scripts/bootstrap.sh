@@ -12,7 +12,7 @@ PACKAGES=(
   erlang-nox erlang-dev erlang-src
   rebar3 elixir
   dnsmasq-base stunnel4
-  mmdebstrap
+  mmdebstrap python3-kubernetes
   clang-14 libclang-rt-14-dev llvm-14
 )
 

@@ -81,6 +81,14 @@ class K8sClientTest : public ::testing::Test {
     if (!std::getenv("DISTLS_K8S_DOUBLE")) GTEST_SKIP() << "DISTLS_K8S_DOUBLE is not set (ctest sets it)";
     api.emplace(dir.path());
     ASSERT_TRUE(api->up()) << "the API double did not start; see " << (dir / "log");
+    // The requester role deploy/example grants the sidecars' service account.
+    auto admin = client(api->admin_token());
+    auto granted = call(admin, verb::put, "/_double/permissions/users/system:serviceaccount:shop:app",
+                        json::object{{"rules", json::array{json::object{
+                                                   {"apiGroups", json::array{"certificates.k8s.io"}},
+                                                   {"resources", json::array{"certificatesigningrequests"}},
+                                                   {"verbs", json::array{"create", "get", "list", "watch"}}}}}});
+    ASSERT_TRUE(granted.ok()) << granted.describe();
   }
 
   Client client(const std::string& token, ClientOptions o = {}) {

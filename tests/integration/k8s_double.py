@@ -1,8 +1,9 @@
 """Drive k8s_api_double, the Kubernetes API test double, from integration tests.
 
     api = K8sDouble(cluster)              # or K8sDouble(work_dir); starts it, waits until ready
-    token = api.token_for("app", "web")   # a bearer token for system:serviceaccount:app:web
+    api.apply_rbac_from_deploy()          # deploy/'s Roles and bindings, as a cluster would have them
     api.add_pod("app", "web-0", "127.0.0.2", service_account="web")
+    token = api.token_for("app", "web", pod="web-0")   # a token bound to that pod
     api.fail_next("POST", "/apis/certificates.k8s.io", status=503, count=2)
     ...
     [c["metadata"]["name"] for c in api.csrs()]
@@ -20,6 +21,7 @@ The binary comes from DISTLS_K8S_DOUBLE (CTest sets it), else an explicit path, 
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import json
 import os
@@ -35,6 +37,14 @@ from harness import DEADLINE, REPO_ROOT, LogFile, Process, wait_for
 
 SIGNER_NAME = "distls.io/erlang-dist"
 CSR_PATH = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
+RBAC_GROUP = "rbac.authorization.k8s.io"
+RBAC_KINDS = {"Role": "roles", "ClusterRole": "clusterroles", "RoleBinding": "rolebindings",
+              "ClusterRoleBinding": "clusterrolebindings"}
+DEPLOY = REPO_ROOT / "deploy"
+# Where deploy/base runs the signer and deploy/example the sidecars (their kustomizations'
+# namespaces and service accounts).
+SIGNER_NAMESPACE, SIGNER_SERVICE_ACCOUNT = "distls-system", "distls-signer"
+EXAMPLE_NAMESPACE, EXAMPLE_SERVICE_ACCOUNT = "distls-example", "app"
 
 
 class ApiError(RuntimeError):
@@ -91,7 +101,7 @@ class K8sDouble:
             self.process = cluster.spawn(label, argv, self.log)
         else:
             self.process = Process(label, argv, self.log)
-        self._tokens: dict[tuple[str, str], str] = {}
+        self._tokens: dict[tuple[str, str, str | None], str] = {}
         port_file = self.state_dir / "port"
         wait_for(f"{label} to write {port_file}", port_file.is_file,
                  check=self.process.check_running)
@@ -154,38 +164,47 @@ class K8sDouble:
 
     # -- identities ----------------------------------------------------------
 
-    def token_for(self, namespace: str, service_account: str) -> str:
-        """A token for system:serviceaccount:NS:SA (the same one on every call)."""
-        key = (namespace, service_account)
+    def token_for(self, namespace: str, service_account: str, *, pod: str | None = None) -> str:
+        """A token for system:serviceaccount:NS:SA (the same one on every call).
+
+        Without pod: a legacy (secret-based) token, whose user has no extra. With pod: a
+        projected token bound to that pod, as the kubelet mounts one; the pod must exist in
+        NS and run as SA. Its user carries extra authentication.kubernetes.io/pod-name,
+        pod-uid, node-name/node-uid (when the pod has spec.nodeName) and credential-id, which
+        the API copies into a CSR's spec.extra; it stops working (401) once the pod is deleted
+        or replaced by another pod of the same name."""
+        key = (namespace, service_account, pod)
         if key not in self._tokens:
-            self._tokens[key] = self.add_token(f"system:serviceaccount:{namespace}:{service_account}")
+            self._tokens[key] = self.add_token(f"system:serviceaccount:{namespace}:{service_account}",
+                                               bound_pod=pod)
         return self._tokens[key]
 
     def add_token(self, user: str, groups: list[str] | None = None, *, token: str | None = None,
-                  expires_in: int | None = None) -> str:
+                  expires_in: int | None = None, bound_pod: str | None = None) -> str:
         body: dict[str, Any] = {"user": user, "groups": list(groups or [])}
         if token:
             body["token"] = token
         if expires_in:
             body["expiresInSeconds"] = expires_in
+        if bound_pod:
+            body["boundPod"] = bound_pod
         return self.control("POST", "tokens", body)["token"]
 
-    def rotate_token(self, namespace: str, service_account: str, *, revoke_old: bool = True) -> str:
-        """A new token for the service account; the old ones stop working unless revoke_old
-        is False. token_for() returns the new one afterwards."""
-        answer = self.control("POST", "tokens/rotate", {
-            "user": f"system:serviceaccount:{namespace}:{service_account}", "revokeOld": revoke_old})
-        self._tokens[(namespace, service_account)] = answer["token"]
+    def rotate_token(self, namespace: str, service_account: str, *, revoke_old: bool = True,
+                     pod: str | None = None) -> str:
+        """A new token for the service account (bound to `pod` when given); the old ones (of
+        that pod, or the legacy ones) stop working unless revoke_old is False. token_for()
+        returns the new one afterwards."""
+        body: dict[str, Any] = {"user": f"system:serviceaccount:{namespace}:{service_account}",
+                                "revokeOld": revoke_old}
+        if pod:
+            body["boundPod"] = pod
+        answer = self.control("POST", "tokens/rotate", body)
+        self._tokens[(namespace, service_account, pod)] = answer["token"]
         return answer["token"]
 
     def revoke_token(self, token: str) -> bool:
         return self.control("DELETE", "tokens/" + urllib.parse.quote(token, safe=""))["revoked"]
-
-    def signer_token(self) -> str:
-        """A token for user "signer", which the default permissions make the approver and signer."""
-        if ("", "signer") not in self._tokens:
-            self._tokens[("", "signer")] = self.add_token("signer")
-        return self._tokens[("", "signer")]
 
     def write_kubeconfig(self, path: Path, *, token: str | None = None,
                          token_file: Path | None = None, user: str = "user") -> Path:
@@ -204,55 +223,205 @@ class K8sDouble:
         path.chmod(0o600)
         return path
 
-    def kubeconfig_for(self, namespace: str, service_account: str, path: Path | None = None) -> Path:
-        path = path or self.state_dir / f"kubeconfig-{namespace}-{service_account}"
-        return self.write_kubeconfig(path, token=self.token_for(namespace, service_account),
+    def kubeconfig_for(self, namespace: str, service_account: str, path: Path | None = None, *,
+                       pod: str | None = None) -> Path:
+        suffix = f"-{pod}" if pod else ""
+        path = path or self.state_dir / f"kubeconfig-{namespace}-{service_account}{suffix}"
+        return self.write_kubeconfig(path, token=self.token_for(namespace, service_account, pod=pod),
                                      user=f"{namespace}-{service_account}")
 
     def service_account_dir(self, namespace: str, service_account: str,
-                            path: Path | None = None) -> tuple[Path, dict[str, str]]:
+                            path: Path | None = None, *, pod: str | None = None
+                            ) -> tuple[Path, dict[str, str]]:
         """What a pod running as NS/SA sees: a directory like
         /var/run/secrets/kubernetes.io/serviceaccount (token, ca.crt, namespace) and the
-        environment (KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT)."""
-        path = path or self.state_dir / f"serviceaccount-{namespace}-{service_account}"
+        environment (KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT). With pod, the token
+        is bound to that pod, as the kubelet's projected token is."""
+        suffix = f"-{pod}" if pod else ""
+        path = path or self.state_dir / f"serviceaccount-{namespace}-{service_account}{suffix}"
         path.mkdir(parents=True, exist_ok=True)
         _write_atomically(path / "ca.crt", self.ca_file.read_bytes())
         _write_atomically(path / "namespace", namespace.encode())
-        _write_atomically(path / "token", self.token_for(namespace, service_account).encode())
+        _write_atomically(path / "token", self.token_for(namespace, service_account, pod=pod).encode())
         return path, {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(self.port)}
 
     def refresh_token_file(self, path: Path, namespace: str, service_account: str, *,
-                           revoke_old: bool = True) -> str:
-        """As the kubelet does for a projected token: a new token, written over `path`
-        (atomically); with revoke_old the previous one stops working at once."""
-        token = self.rotate_token(namespace, service_account, revoke_old=revoke_old)
+                           revoke_old: bool = True, pod: str | None = None) -> str:
+        """As the kubelet does for a projected token: a new token (bound to `pod` when
+        given), written over `path` (atomically); with revoke_old the previous one stops
+        working at once."""
+        token = self.rotate_token(namespace, service_account, revoke_old=revoke_old, pod=pod)
         _write_atomically(path, token.encode())
         return token
 
+    def whoami(self, token: str) -> dict:
+        """The user the API sees behind a token (SelfSubjectReview status.userInfo:
+        username, uid, groups, extra), as `kubectl auth whoami` shows it."""
+        return self.api("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                        {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+                        token=token)["status"]["userInfo"]
+
+    # -- RBAC ----------------------------------------------------------------
+
     def set_permissions(self, *, user: str | None = None, group: str | None = None,
-                        rules: list[dict]) -> None:
-        """Replace the rules of a user or group: [{"verbs": [...], "resources": [...],
-        "resourceNames": [...]?, "namespaces": [...]?}]."""
+                        rules: list[dict]) -> list[dict]:
+        """Grant a user or group exactly these rules, replacing what this call granted it
+        before. Rules are RBAC PolicyRules ({"apiGroups", "resources", "verbs",
+        "resourceNames"?} or {"nonResourceURLs", "verbs"}), plus an optional "namespaces":
+        rules without become a ClusterRole + ClusterRoleBinding, rules with one a Role +
+        RoleBinding in each namespace (all named double:user:NAME / double:group:NAME).
+        API groups count: {"apiGroups": [""]} does not cover certificates.k8s.io."""
         if (user is None) == (group is None):
             raise ValueError("exactly one of user, group")
         kind, name = ("users", user) if user is not None else ("groups", group)
-        self.control("PUT", f"permissions/{kind}/{urllib.parse.quote(name, safe='')}", {"rules": rules})
+        return self.control("PUT", f"permissions/{kind}/{urllib.parse.quote(name, safe='')}",
+                            {"rules": rules})["items"]
 
-    # -- pods ----------------------------------------------------------------
+    def revoke_permissions(self, *, user: str | None = None, group: str | None = None) -> None:
+        kind, name = ("users", user) if user is not None else ("groups", group)
+        self.control("DELETE", f"permissions/{kind}/{urllib.parse.quote(name, safe='')}")
 
-    def add_pod(self, namespace: str, name: str, ip: str, *, service_account: str = "default",
-                phase: str = "Running", labels: dict[str, str] | None = None,
-                node: str | None = None) -> dict:
-        """Create or replace a pod (status.podIP, podIPs, phase, spec.serviceAccountName)."""
+    def apply(self, obj: dict, *, token: str | None = "admin") -> dict:
+        """Create an object through the API, or replace it when it exists (what `kubectl
+        apply` amounts to for the double's types). RBAC kinds, Leases, Events."""
+        path = object_path(obj)
+        status, body, _ = self.request("POST", path, obj, token=token)
+        if status == 201:
+            return body
+        if status != 409:
+            raise ApiError("POST", path, status, body)
+        name = obj["metadata"]["name"]
+        current = self.api("GET", f"{path}/{name}", token=token)
+        replacement = json.loads(json.dumps(obj))
+        replacement["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        return self.api("PUT", f"{path}/{name}", replacement, token=token)
+
+    def apply_rbac_from_deploy(self, directories: tuple[str, ...] = ("base", "example")) -> list[dict]:
+        """Render deploy/<dir> with the real `kubectl kustomize` (offline) and load every
+        Role, ClusterRole, RoleBinding and ClusterRoleBinding found there through the API,
+        so that code and manifests are tested together: the signer runs as
+        SIGNER_NAMESPACE/SIGNER_SERVICE_ACCOUNT, sidecars as
+        EXAMPLE_NAMESPACE/EXAMPLE_SERVICE_ACCOUNT. Returns the objects loaded."""
+        loaded = []
+        for directory in directories:
+            for obj in render_manifests(DEPLOY / directory):
+                if obj.get("apiVersion") == f"{RBAC_GROUP}/v1" and obj.get("kind") in RBAC_KINDS:
+                    loaded.append(self.apply(obj))
+        if not loaded:
+            raise AssertionError(f"no RBAC objects found in deploy/{{{','.join(directories)}}}")
+        return loaded
+
+    def can_i(self, token: str, verb: str, resource: str, *, group: str = "", namespace: str = "",
+              name: str = "", subresource: str = "") -> bool:
+        """A SelfSubjectAccessReview, as `kubectl auth can-i` sends it."""
+        attrs = {"verb": verb, "group": group, "resource": resource, "namespace": namespace,
+                 "name": name, "subresource": subresource}
+        review = self.api("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                          {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                           "spec": {"resourceAttributes": attrs}}, token=token)
+        return review["status"]["allowed"]
+
+    # -- pods and StatefulSets ---------------------------------------------------
+
+    def add_pod(self, namespace: str, name: str, ip: str | None = None, *,
+                service_account: str = "default", phase: str | None = None,
+                labels: dict[str, str] | None = None, node: str | None = None,
+                owner_references: list[dict] | None = None, hostname: str | None = None,
+                subdomain: str | None = None, host_network: bool = False) -> dict:
+        """Create or replace a pod (status.podIP, podIPs, phase, spec.serviceAccountName,
+        nodeName, hostname, subdomain; metadata labels and ownerReferences as given).
+        Without ip the pod is Pending and has no IP yet (set_pod_ip gives it one); phase
+        defaults to Running when it has one."""
         pod: dict[str, Any] = {"metadata": {"labels": labels or {}},
-                               "spec": {"serviceAccountName": service_account},
-                               "status": {"phase": phase, "podIP": ip, "podIPs": [{"ip": ip}]}}
+                               "spec": {"serviceAccountName": service_account}, "status": {}}
+        if owner_references:
+            pod["metadata"]["ownerReferences"] = owner_references
         if node:
             pod["spec"]["nodeName"] = node
+        if hostname:
+            pod["spec"]["hostname"] = hostname
+        if subdomain:
+            pod["spec"]["subdomain"] = subdomain
+        if host_network:
+            pod["spec"]["hostNetwork"] = True
+        if ip:
+            pod["status"].update({"podIP": ip, "podIPs": [{"ip": ip}]})
+        pod["status"]["phase"] = phase or ("Running" if ip else "Pending")
         return self.control("PUT", f"namespaces/{namespace}/pods/{name}", pod)
+
+    def pod(self, namespace: str, name: str) -> dict:
+        return self.control("GET", f"namespaces/{namespace}/pods/{name}")
+
+    def _replace_pod(self, namespace: str, name: str, change: Callable[[dict], None]) -> dict:
+        pod = self.pod(namespace, name)
+        change(pod)
+        return self.control("PUT", f"namespaces/{namespace}/pods/{name}", pod)
+
+    def set_pod_ip(self, namespace: str, name: str, ip: str) -> dict:
+        """The pod's IP appears (and a Pending pod starts Running), as when its sandbox is
+        up: watchers see MODIFIED."""
+        def change(pod: dict) -> None:
+            pod["status"].update({"podIP": ip, "podIPs": [{"ip": ip}]})
+            if pod["status"].get("phase") == "Pending":
+                pod["status"]["phase"] = "Running"
+        return self._replace_pod(namespace, name, change)
+
+    def finish_pod(self, namespace: str, name: str, phase: str = "Succeeded") -> dict:
+        """The pod ends (Succeeded or Failed). As on a real cluster it keeps status.podIP
+        and podIPs, and still matches fieldSelector=status.podIP=IP."""
+        def change(pod: dict) -> None:
+            pod["status"]["phase"] = phase
+        return self._replace_pod(namespace, name, change)
 
     def delete_pod(self, namespace: str, name: str) -> dict:
         return self.control("DELETE", f"namespaces/{namespace}/pods/{name}")
+
+    def add_statefulset(self, namespace: str, name: str, *, service_name: str,
+                        service_account: str = "default", ips: list[str | None] = (),
+                        node_name: str | None = None, labels: dict[str, str] | None = None) -> dict:
+        """A StatefulSet (apps/v1: spec.serviceName, replicas = len(ips), selector,
+        template.spec.serviceAccountName) and its pods NAME-0..NAME-n as the StatefulSet
+        controller makes them: ownerReferences to the set (controller, blockOwnerDeletion),
+        spec.hostname NAME-i, spec.subdomain serviceName, labels
+        statefulset.kubernetes.io/pod-name, apps.kubernetes.io/pod-index and
+        controller-revision-hash (here NAME- plus a hash of the template, not the
+        controller's exact one). ips[i] None: that pod is Pending without an IP."""
+        selector = dict(labels or {"app.kubernetes.io/name": name})
+        template = {"metadata": {"labels": selector},
+                    "spec": {"serviceAccountName": service_account,
+                             "containers": [{"name": "app", "image": "app"}]}}
+        sts = self.control("PUT", f"namespaces/{namespace}/statefulsets/{name}", {
+            "metadata": {"labels": selector},
+            "spec": {"serviceName": service_name, "replicas": len(ips),
+                     "selector": {"matchLabels": selector}, "template": template},
+            "status": {"replicas": len(ips), "readyReplicas": len([ip for ip in ips if ip])}})
+        digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
+        owner = [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": name,
+                  "uid": sts["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
+        for i, ip in enumerate(ips):
+            pod_name = f"{name}-{i}"
+            self.add_pod(namespace, pod_name, ip, service_account=service_account, node=node_name,
+                         owner_references=owner, hostname=pod_name, subdomain=service_name,
+                         labels={**selector, "statefulset.kubernetes.io/pod-name": pod_name,
+                                 "apps.kubernetes.io/pod-index": str(i),
+                                 "controller-revision-hash": f"{name}-{digest}"})
+        return sts
+
+    # -- events --------------------------------------------------------------
+
+    def events(self, namespace: str | None = None, *, field_selector: str | None = None,
+               token: str | None = "admin") -> list[dict]:
+        """core/v1 Events (of one namespace, or all), optionally by field selector, e.g.
+        "involvedObject.kind=CertificateSigningRequest,involvedObject.name=csr-x"."""
+        path = f"/api/v1/namespaces/{namespace}/events" if namespace else "/api/v1/events"
+        if field_selector:
+            path += "?fieldSelector=" + urllib.parse.quote(field_selector, safe="")
+        return self.api("GET", path, token=token)["items"]
+
+    def csr_events(self, name: str) -> list[dict]:
+        """The Events about CSR `name`, wherever they were recorded."""
+        return self.events(field_selector="involvedObject.kind=CertificateSigningRequest,"
+                                          f"involvedObject.name={name}")
 
     # -- faults, history, watches, request log -------------------------------
 
@@ -440,6 +609,51 @@ class K8sDouble:
                                f"{result.stderr}{result.stdout}\n--- double log tail:\n"
                                f"{self.log.tail(20)}")
         return result
+
+
+def object_path(obj: dict) -> str:
+    """The collection URL of an object of the double's writable kinds."""
+    api_version, kind = obj["apiVersion"], obj["kind"]
+    namespace = obj.get("metadata", {}).get("namespace")
+    plural = {"Lease": "leases", "Event": "events", **RBAC_KINDS}.get(kind)
+    if plural is None:
+        raise ValueError(f"the double's API does not create {kind}")
+    base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    if kind in ("ClusterRole", "ClusterRoleBinding"):
+        return f"{base}/{plural}"
+    if not namespace:
+        raise ValueError(f"{kind} {obj['metadata'].get('name')} has no namespace")
+    return f"{base}/namespaces/{namespace}/{plural}"
+
+
+def render_manifests(directory: Path) -> list[dict]:
+    """`kubectl kustomize DIR`, turned into JSON objects by `kubectl annotate --local -o
+    json` (no YAML parser needed, no API server asked), as tests/integration/test_deploy.py
+    renders deploy/."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        raise RuntimeError("kubectl is not on PATH: deploy/ cannot be rendered")
+    with tempfile.TemporaryDirectory(prefix="distls-render-") as tmp:
+        empty = Path(tmp) / "kubeconfig"
+        empty.write_text("")
+        env = {**os.environ, "KUBECONFIG": str(empty), "HOME": tmp}
+        rendered = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True,
+                                  text=True, env=env, timeout=120)
+        if rendered.returncode != 0:
+            raise RuntimeError(f"kubectl kustomize {directory} failed: {rendered.stderr.strip()}")
+        as_json = subprocess.run([kubectl, "annotate", "--local", "-f", "-", "-o", "json",
+                                  "distls.io/unused-"], input=rendered.stdout, capture_output=True,
+                                 text=True, env=env, timeout=120)
+        if as_json.returncode != 0:
+            raise RuntimeError(f"kubectl could not read the rendered YAML: {as_json.stderr.strip()}")
+    objects, decoder, text, i = [], json.JSONDecoder(), as_json.stdout, 0
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            return objects
+        obj, i = decoder.raw_decode(text, i)
+        objects.extend(obj["items"] if obj.get("kind") == "List" else [obj])
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -7,15 +7,19 @@ token) are survived.
 
 import json
 import os
+import shutil
 import unittest
 from pathlib import Path
 
 from erlterm import format_atom
 from harness import ClusterTestCase, LogFile, free_port, wait_for
-from k8s_double import CSR_PATH, K8sDouble
+from k8s_double import (CSR_PATH, EXAMPLE_NAMESPACE, EXAMPLE_SERVICE_ACCOUNT, SIGNER_NAMESPACE,
+                        SIGNER_SERVICE_ACCOUNT, K8sDouble)
 
-NS = "shop"
-SA = "app"
+# deploy/'s RBAC is loaded: pods run where deploy/example runs them, the signer as deploy/base's.
+NS = EXAMPLE_NAMESPACE
+SA = EXAMPLE_SERVICE_ACCOUNT
+SIGNER_USER = f"system:serviceaccount:{SIGNER_NAMESPACE}:{SIGNER_SERVICE_ACCOUNT}"
 SIGNER = "distls.io/erlang-dist"
 TRUST_DOMAIN = "cluster.local"
 MAX_TTL = "20s"   # the signer issues this long: every distls renews every ~15 s
@@ -26,8 +30,11 @@ class K8sTestCase(ClusterTestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
+        if shutil.which("kubectl") is None:
+            raise unittest.SkipTest("kubectl is not on PATH: deploy/'s RBAC cannot be rendered for the API double")
         super().setUpClass()
         cls.api = K8sDouble(cls.cluster, cls.cluster.build)
+        cls.api.apply_rbac_from_deploy()
         cls.ca = cls.cluster.ca("k8s")
         cls.signers = [cls.start_signer(i, cls.SIGNER_ARGS + ["--lease-identity", f"signer-{i}"])
                        for i in range(cls.SIGNERS)]
@@ -38,7 +45,8 @@ class K8sTestCase(ClusterTestCase):
     @classmethod
     def start_signer(cls, i: int, extra: list[str] = ()):
         kubeconfig = cls.api.write_kubeconfig(cls.cluster.work / f"signer{i}.kubeconfig",
-                                              token=cls.api.signer_token(), user="signer")
+                                              token=cls.api.token_for(SIGNER_NAMESPACE, SIGNER_SERVICE_ACCOUNT),
+                                              user="signer")
         log = LogFile(cls.cluster.work / f"signer{i}.log")
         admin = free_port()
         process = cls.cluster.spawn(f"signer{i}", [
@@ -113,7 +121,7 @@ class IssueAndRenewTest(K8sTestCase):
         self.assertEqual(len(leaders), 1, "exactly one signer replica leads")
         writes = [r for r in self.api.requests(method="PUT") if r["path"].endswith("/status") and r["status"] == 200]
         self.assertEqual(len(writes), len(csrs), "a CSR's certificate was written more than once")
-        self.assertEqual({r["user"] for r in writes}, {"signer"})
+        self.assertEqual({r["user"] for r in writes}, {SIGNER_USER})
         issued = sum(len(log.events_since(0, "csr_issued")) for _, log in self.signers)
         self.assertEqual(issued, len(csrs), "a replica signed a CSR the other one signed")
 

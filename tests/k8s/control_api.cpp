@@ -1,9 +1,15 @@
 #include "tests/k8s/control_api.hpp"
 
 #include <charconv>
+#include <map>
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "tests/k8s/object_strategy.hpp"
+#include "tests/k8s/rbac_rules.hpp"
+#include "tests/k8s/resource_types.hpp"
 
 namespace distls::k8s_double {
 
@@ -29,15 +35,26 @@ json::object token_json(const TokenRegistry::Entry& e) {
   json::object o{
       {"token", e.token}, {"user", e.user.name}, {"uid", e.user.uid}, {"groups", std::move(groups)}};
   if (e.expires) o["expires"] = format_time(*e.expires);
+  if (!e.user.extra.empty()) {
+    json::object extra;
+    for (const auto& [k, vs] : e.user.extra) {
+      json::array a;
+      for (const auto& v : vs) a.push_back(json::value(v));
+      extra[k] = std::move(a);
+    }
+    o["extra"] = std::move(extra);
+  }
+  if (e.pod) o["boundPod"] = json::object{{"namespace", e.pod->ns}, {"name", e.pod->name}, {"uid", e.pod->uid}};
   return o;
 }
 
-// {"user", "groups"?, "token"?, "expiresInSeconds"?}
+// {"user", "groups"?, "token"?, "expiresInSeconds"?, "boundPod"?}
 struct TokenRequest {
   std::string user;
   std::vector<std::string> groups;
   std::string token;
   std::optional<std::chrono::seconds> ttl;
+  std::string bound_pod;
 };
 
 Expected<TokenRequest> token_request(const json::value& v) {
@@ -59,7 +76,56 @@ Expected<TokenRequest> token_request(const json::value& v) {
       return bad_request("expiresInSeconds is a positive integer");
     r.ttl = std::chrono::seconds(it->value().get_int64());
   }
+  if (const auto it = o.find("boundPod"); it != o.end() && !it->value().is_null()) {
+    if (!it->value().is_string() || it->value().get_string().empty())
+      return bad_request("boundPod is the name of a pod in the service account's namespace");
+    r.bound_pod = it->value().get_string();
+  }
   return r;
+}
+
+// What a TokenRequest with a bound Pod object checks (pkg/registry/core/serviceaccount/
+// storage/token.go): the pod exists in the service account's namespace and runs as it.
+Expected<std::optional<BoundPod>> bound_pod(const ObjectStore& store, const TokenRequest& r) {
+  if (r.bound_pod.empty()) return std::optional<BoundPod>();
+  const auto groups = service_account_groups(r.user);
+  if (groups.empty()) return bad_request("boundPod needs a service-account user (system:serviceaccount:NS:SA)");
+  const std::string rest = r.user.substr(std::string("system:serviceaccount:").size());
+  const std::string ns = rest.substr(0, rest.find(':'));
+  const std::string sa = rest.substr(rest.find(':') + 1);
+  const json::object* pod = store.get("pods", ns, r.bound_pod);
+  if (pod == nullptr) return not_found({"", "pods"}, r.bound_pod);
+  const std::string runs_as = string_at(*pod, {"spec", "serviceAccountName"});
+  if (runs_as != sa)
+    return bad_request("cannot bind token for serviceaccount " + go_quote(sa) + " to pod running with serviceaccount " +
+                       go_quote(runs_as));
+  return std::optional<BoundPod>(
+      BoundPod{ns, r.bound_pod, string_at(*pod, {"metadata", "uid"}), string_at(*pod, {"spec", "nodeName"})});
+}
+
+// The objects behind PUT /_double/permissions/{users,groups}/NAME: one ClusterRole +
+// ClusterRoleBinding for the rules without "namespaces", one Role + RoleBinding per named
+// namespace, all called "double:user:NAME" / "double:group:NAME".
+std::string grant_name(bool user, const std::string& subject) {
+  return std::string(user ? "double:user:" : "double:group:") + subject;
+}
+
+void revoke_grant(ObjectStore& store, const std::string& name) {
+  store.remove("clusterroles", "", name);
+  store.remove("clusterrolebindings", "", name);
+  for (const char* resource : {"roles", "rolebindings"}) {
+    std::vector<std::string> namespaces;
+    for (const auto* o : store.list(resource, ""))
+      if (name_of(*o) == name) namespaces.push_back(namespace_of(*o));
+    for (const auto& ns : namespaces) store.remove(resource, ns, name);
+  }
+}
+
+json::object rbac_object(const ResourceType& type, const std::string& name, const std::string& ns) {
+  json::object meta{{"name", name}};
+  if (!ns.empty()) meta["namespace"] = ns;
+  meta["labels"] = json::object{{"double.k8s.io/grant", "true"}};
+  return {{"kind", type.kind}, {"apiVersion", type.api_version}, {"metadata", std::move(meta)}};
 }
 
 }  // namespace
@@ -95,14 +161,19 @@ Expected<json::object> normalize_pod(const json::value& body, const std::string&
   if (!spec_v.is_object()) spec_v = json::object{};
   auto& spec = spec_v.get_object();
   if (string_at(spec, {"serviceAccountName"}).empty()) spec["serviceAccountName"] = "default";
+  // Every real pod has a container (clients such as the official Python one refuse a
+  // PodSpec without): one stands in when the test gives none.
+  if (const auto* c = spec.if_contains("containers"); c == nullptr || !c->is_array() || c->get_array().empty())
+    spec["containers"] = json::array{json::object{{"name", "app"}, {"image", "app"}}};
 
   auto& status_v = pod["status"];
   if (!status_v.is_object()) status_v = json::object{};
   auto& status = status_v.get_object();
-  if (string_at(status, {"phase"}).empty()) status["phase"] = "Running";
   const std::string ip = string_at(status, {"podIP"});
   const auto ips = status.find("podIPs");
   const bool have_ips = ips != status.end() && ips->value().is_array() && !ips->value().get_array().empty();
+  // A pod gets its IP once its sandbox runs: before that it is Pending, without one.
+  if (string_at(status, {"phase"}).empty()) status["phase"] = ip.empty() && !have_ips ? "Pending" : "Running";
   if (!ip.empty() && !have_ips) status["podIPs"] = json::array{json::object{{"ip", ip}}};
   if (ip.empty() && have_ips && ips->value().get_array().front().is_object())
     status["podIP"] = string_at(ips->value().get_array().front().get_object(), {"ip"});
@@ -117,10 +188,83 @@ Expected<json::object> normalize_pod(const json::value& body, const std::string&
   return out;
 }
 
+Expected<json::object> normalize_statefulset(const json::value& body, const std::string& ns, const std::string& name,
+                                             const json::object* existing, IdSource& ids,
+                                             std::chrono::system_clock::time_point now) {
+  if (!body.is_object()) return bad_request("a StatefulSet is a JSON object");
+  json::object sts = body.get_object();
+  if (const auto k = string_at(sts, {"kind"}); !k.empty() && k != "StatefulSet")
+    return bad_request("kind must be StatefulSet");
+  auto& meta_v = sts["metadata"];
+  if (!meta_v.is_object()) meta_v = json::object{};
+  auto& meta = meta_v.get_object();
+  meta["name"] = name;
+  meta["namespace"] = ns;
+  meta.erase("resourceVersion");
+  if (existing != nullptr) {
+    meta["uid"] = string_at(*existing, {"metadata", "uid"});
+    meta["creationTimestamp"] = string_at(*existing, {"metadata", "creationTimestamp"});
+  } else {
+    if (string_at(meta, {"uid"}).empty()) meta["uid"] = ids.uid();
+    if (string_at(meta, {"creationTimestamp"}).empty()) meta["creationTimestamp"] = format_time(now);
+  }
+  auto& spec_v = sts["spec"];
+  if (!spec_v.is_object()) spec_v = json::object{};
+  if (!spec_v.get_object().contains("replicas")) spec_v.get_object()["replicas"] = 1;
+  json::object out{{"kind", "StatefulSet"}, {"apiVersion", "apps/v1"}};
+  for (const char* k : {"metadata", "spec"}) out[k] = sts[k];
+  for (const auto& kv : sts)
+    if (!out.contains(kv.key())) out[kv.key()] = kv.value();
+  return out;
+}
+
+Expected<std::size_t> apply_rbac(ObjectStore& store, const json::value& list, IdSource& ids,
+                                 std::chrono::system_clock::time_point now) {
+  if (!list.is_object()) return bad_request("expected a List of RBAC objects, or one");
+  json::array items;
+  if (const auto* i = list.get_object().if_contains("items"); i != nullptr && i->is_array())
+    items = i->get_array();
+  else
+    items.push_back(list);
+  std::vector<std::pair<const ResourceType*, json::object>> ready;
+  for (const auto& item : items) {
+    if (!item.is_object()) return bad_request("a List's items are objects");
+    const auto& o = item.get_object();
+    const std::string kind = string_at(o, {"kind"});
+    const ResourceType* type = nullptr;
+    for (const auto* t : {&role_type(), &cluster_role_type(), &role_binding_type(), &cluster_role_binding_type()})
+      if (t->kind == kind && string_at(o, {"apiVersion"}) == t->api_version) type = t;
+    if (type == nullptr)
+      return bad_request("not an rbac.authorization.k8s.io/v1 object: " + string_at(o, {"apiVersion"}) + " " + kind);
+    const std::string ns = type->namespaced ? namespace_of(o) : "";
+    if (type->namespaced && ns.empty()) return bad_request(kind + " " + go_quote(name_of(o)) + " has no namespace");
+    auto decoded = decode_object(boost::json::serialize(o), type->schema(), type->kind, type->api_version,
+                                 FieldValidation::strict);
+    if (!decoded) return decoded.error();
+    json::object& d = decoded->object;
+    auto& meta = d["metadata"].as_object();
+    for (const char* k : {"resourceVersion", "uid", "creationTimestamp"}) meta.erase(k);
+    auto obj = object_for_create(*type, std::move(d), ns, ids, now);
+    if (!obj) return obj.error();
+    ready.emplace_back(type, std::move(*obj));
+  }
+  for (auto& [type, obj] : ready) {
+    const json::object* old = store.get(type->gr.resource, namespace_of(obj), name_of(obj));
+    if (old != nullptr) {
+      obj["metadata"].as_object()["uid"] = string_at(*old, {"metadata", "uid"});
+      obj["metadata"].as_object()["creationTimestamp"] = string_at(*old, {"metadata", "creationTimestamp"});
+    }
+    store.put(type->gr.resource, std::move(obj), old == nullptr ? EventType::added : EventType::modified);
+  }
+  return ready.size();
+}
+
 Reply ControlApi::handle(const ApiRequest& req) {
   const auto& s = req.segments;  // s[0] == "_double"
   const std::string what = s.size() > 1 ? s[1] : "";
   if (what == "namespaces" && s.size() == 5 && s[3] == "pods") return pods(req, s[2], s[4]);
+  if (what == "namespaces" && s.size() == 5 && s[3] == "statefulsets") return statefulsets(req, s[2], s[4]);
+  if (what == "rbac" && s.size() == 2) return rbac(req);
   if (what == "pods" && s.size() == 2) {
     if (req.method != "GET") return method_not_allowed(req);
     json::array items;
@@ -166,19 +310,57 @@ Reply ControlApi::pods(const ApiRequest& req, const std::string& ns, const std::
   return Reply::json(fresh ? 201 : 200, stored);
 }
 
+Reply ControlApi::statefulsets(const ApiRequest& req, const std::string& ns, const std::string& name) {
+  const json::object* existing = store_.get("statefulsets", ns, name);
+  if (req.method == "GET") {
+    if (existing == nullptr) return Reply::error(not_found({"apps", "statefulsets"}, name));
+    return Reply::json(200, *existing);
+  }
+  if (req.method == "DELETE") {
+    auto gone = store_.remove("statefulsets", ns, name);
+    if (!gone) return Reply::error(not_found({"apps", "statefulsets"}, name));
+    return Reply::json(200, *gone);
+  }
+  if (req.method != "PUT") return method_not_allowed(req);
+  auto body = parse_body(req);
+  if (!body) return Reply::error(body.error());
+  auto sts = normalize_statefulset(*body, ns, name, existing, ids_, now_());
+  if (!sts) return Reply::error(sts.error());
+  const bool fresh = existing == nullptr;
+  return Reply::json(fresh ? 201 : 200,
+                     store_.put("statefulsets", std::move(*sts), fresh ? EventType::added : EventType::modified));
+}
+
+Reply ControlApi::rbac(const ApiRequest& req) {
+  if (req.method != "POST") return method_not_allowed(req);
+  auto body = parse_body(req);
+  if (!body) return Reply::error(body.error());
+  auto n = apply_rbac(store_, *body, ids_, now_());
+  if (!n) return Reply::error(n.error());
+  return Reply::json(200, json::object{{"applied", *n}});
+}
+
 Reply ControlApi::permissions(const ApiRequest& req) {
   const auto& s = req.segments;
   if (s.size() == 2) {
     if (req.method != "GET") return method_not_allowed(req);
-    return Reply::json(200, rules_.to_json());
+    json::object out;
+    for (const char* resource : {"clusterroles", "clusterrolebindings", "roles", "rolebindings"}) {
+      json::array items;
+      for (const auto* o : store_.list(resource, "")) items.push_back(*o);
+      out[resource] = std::move(items);
+    }
+    return Reply::json(200, out);
   }
   if (s.size() != 4 || (s[2] != "users" && s[2] != "groups"))
     return Reply::error(
         bad_request("use /_double/permissions/users/NAME or /_double/permissions/groups/NAME"));
   const bool user = s[2] == "users";
+  const std::string name = grant_name(user, s[3]);
   if (req.method == "DELETE") {
-    const bool removed = user ? rules_.remove_user(s[3]) : rules_.remove_group(s[3]);
-    return Reply::json(200, json::object{{"removed", removed}});
+    const bool existed = store_.get("clusterroles", "", name) != nullptr || store_.get("clusterrolebindings", "", name);
+    revoke_grant(store_, name);
+    return Reply::json(200, json::object{{"removed", existed}});
   }
   if (req.method != "PUT") return method_not_allowed(req);
   auto body = parse_body(req);
@@ -186,17 +368,45 @@ Reply ControlApi::permissions(const ApiRequest& req) {
   const json::value* rules_v = body->is_object() ? body->get_object().if_contains("rules") : nullptr;
   if (rules_v == nullptr || !rules_v->is_array())
     return Reply::error(bad_request("expected {\"rules\": [...]}"));
-  std::vector<Rule> rules;
+  // Rules without "namespaces" go to the ClusterRole; the others to a Role in each namespace.
+  json::array cluster_rules;
+  std::map<std::string, json::array> namespaced;
   for (const auto& r : rules_v->get_array()) {
-    auto rule = Rule::from_json(r);
+    auto rule = PolicyRule::from_json(r);
     if (!rule) return Reply::error(rule.error());
-    rules.push_back(std::move(*rule));
+    std::vector<std::string> namespaces;
+    if (const auto* n = r.get_object().if_contains("namespaces"); n != nullptr && n->is_array())
+      for (const auto& ns : n->get_array())
+        if (ns.is_string()) namespaces.emplace_back(ns.get_string());
+    if (namespaces.empty())
+      cluster_rules.push_back(rule->to_json());
+    else
+      for (const auto& ns : namespaces) namespaced[ns].push_back(rule->to_json());
   }
-  if (user)
-    rules_.set_user(s[3], std::move(rules));
-  else
-    rules_.set_group(s[3], std::move(rules));
-  return Reply::json(200, rules_.to_json());
+  const json::object subject{{"apiGroup", "rbac.authorization.k8s.io"},
+                             {"kind", user ? "User" : "Group"},
+                             {"name", s[3]}};
+  json::array items;
+  const auto add = [&](const std::string& ns, json::array rules) {
+    json::object role = rbac_object(ns.empty() ? cluster_role_type() : role_type(), name, ns);
+    role["rules"] = std::move(rules);
+    json::object binding = rbac_object(ns.empty() ? cluster_role_binding_type() : role_binding_type(), name, ns);
+    binding["roleRef"] = json::object{
+        {"apiGroup", "rbac.authorization.k8s.io"}, {"kind", ns.empty() ? "ClusterRole" : "Role"}, {"name", name}};
+    binding["subjects"] = json::array{subject};
+    items.push_back(std::move(role));
+    items.push_back(std::move(binding));
+  };
+  if (!cluster_rules.empty()) add("", std::move(cluster_rules));
+  for (auto& [ns, rules] : namespaced) add(ns, std::move(rules));
+  // Validated before anything changes, so a bad rule leaves the old grant in place.
+  ObjectStore scratch(1);
+  if (auto checked = apply_rbac(scratch, json::object{{"items", items}}, ids_, now_()); !checked)
+    return Reply::error(checked.error());
+  revoke_grant(store_, name);
+  auto applied = apply_rbac(store_, json::object{{"items", items}}, ids_, now_());
+  if (!applied) return Reply::error(applied.error());
+  return Reply::json(200, json::object{{"items", std::move(items)}});
 }
 
 Reply ControlApi::tokens(const ApiRequest& req) {
@@ -211,7 +421,9 @@ Reply ControlApi::tokens(const ApiRequest& req) {
     if (!body) return Reply::error(body.error());
     auto tr = token_request(*body);
     if (!tr) return Reply::error(tr.error());
-    return Reply::json(201, token_json(tokens_.add(tr->token, tr->user, tr->groups, tr->ttl)));
+    auto pod = bound_pod(store_, *tr);
+    if (!pod) return Reply::error(pod.error());
+    return Reply::json(201, token_json(tokens_.add(tr->token, tr->user, tr->groups, tr->ttl, *pod)));
   }
   if (s.size() == 3 && s[2] == "rotate" && req.method == "POST") {
     auto body = parse_body(req);
@@ -221,7 +433,9 @@ Reply ControlApi::tokens(const ApiRequest& req) {
     const bool revoke_old =
         !(body->get_object().contains("revokeOld") && body->get_object().at("revokeOld").is_bool() &&
           !body->get_object().at("revokeOld").get_bool());
-    json::object out = token_json(tokens_.add(tr->token, tr->user, tr->groups, tr->ttl));
+    auto pod = bound_pod(store_, *tr);
+    if (!pod) return Reply::error(pod.error());
+    json::object out = token_json(tokens_.add(tr->token, tr->user, tr->groups, tr->ttl, *pod));
     out["revoked"] = revoke_old ? tokens_.revoke_user(tr->user, std::string(out["token"].get_string())) : 0;
     return Reply::json(201, out);
   }

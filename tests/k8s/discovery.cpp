@@ -1,5 +1,7 @@
 #include "tests/k8s/discovery.hpp"
 
+#include <vector>
+
 #include <boost/json/array.hpp>
 
 namespace distls::k8s_double {
@@ -8,13 +10,84 @@ namespace json = boost::json;
 
 namespace {
 
-json::array strings(std::initializer_list<const char*> l) {
+using Names = std::vector<const char*>;
+
+json::array strings(const Names& l) {
   json::array a;
   for (const char* s : l) a.push_back(json::value(s));
   return a;
 }
 
-json::object group_version(const char* gv, const char* v) { return {{"groupVersion", gv}, {"version", v}}; }
+const Names kAllVerbs = {"create", "delete", "deletecollection", "get",
+                                                      "list",   "patch",  "update",           "watch"};
+
+struct Resource {
+  const char* name;
+  const char* singular;
+  bool namespaced;
+  const char* kind;
+  Names verbs;
+  Names short_names;
+  Names categories;
+};
+
+json::object resource_json(const Resource& r) {
+  json::object o{{"name", r.name},
+                 {"singularName", r.singular},
+                 {"namespaced", r.namespaced},
+                 {"kind", r.kind},
+                 {"verbs", strings(r.verbs)}};
+  if (!r.short_names.empty()) o["shortNames"] = strings(r.short_names);
+  if (!r.categories.empty()) o["categories"] = strings(r.categories);
+  return o;
+}
+
+struct Group {
+  const char* name;  // "" for the core group
+  std::vector<Resource> resources;
+};
+
+const std::vector<Group>& groups() {
+  static const std::vector<Group> g{
+      {"",
+       {{"events", "event", true, "Event", kAllVerbs, {"ev"}, {}},
+        {"pods", "pod", true, "Pod", {"delete", "get", "list", "watch"}, {"po"}, {"all"}}}},
+      {"apps", {{"statefulsets", "statefulset", true, "StatefulSet", {"get", "list", "watch"}, {"sts"}, {"all"}}}},
+      {"authentication.k8s.io", {{"selfsubjectreviews", "selfsubjectreview", false, "SelfSubjectReview", {"create"}, {}, {}}}},
+      {"authorization.k8s.io",
+       {{"selfsubjectaccessreviews", "selfsubjectaccessreview", false, "SelfSubjectAccessReview", {"create"}, {}, {}}}},
+      {"certificates.k8s.io",
+       {{"certificatesigningrequests", "certificatesigningrequest", false, "CertificateSigningRequest", kAllVerbs,
+         {"csr"}, {}},
+        {"certificatesigningrequests/approval", "", false, "CertificateSigningRequest", {"get", "patch", "update"},
+         {}, {}},
+        {"certificatesigningrequests/status", "", false, "CertificateSigningRequest", {"get", "patch", "update"},
+         {}, {}}}},
+      {"coordination.k8s.io", {{"leases", "lease", true, "Lease", kAllVerbs, {}, {}}}},
+      {"rbac.authorization.k8s.io",
+       {{"clusterrolebindings", "clusterrolebinding", false, "ClusterRoleBinding", kAllVerbs, {}, {}},
+        {"clusterroles", "clusterrole", false, "ClusterRole", kAllVerbs, {}, {}},
+        {"rolebindings", "rolebinding", true, "RoleBinding", kAllVerbs, {}, {}},
+        {"roles", "role", true, "Role", kAllVerbs, {}, {}}}},
+  };
+  return g;
+}
+
+json::object group_version(const std::string& group) {
+  return {{"groupVersion", group + "/v1"}, {"version", "v1"}};
+}
+
+json::object group_json(const std::string& name) {
+  const json::object v1 = group_version(name);
+  return {{"name", name}, {"versions", json::array{v1}}, {"preferredVersion", v1}};
+}
+
+json::object resource_list(const Group& g) {
+  json::array resources;
+  for (const auto& r : g.resources) resources.push_back(resource_json(r));
+  const std::string gv = *g.name ? std::string(g.name) + "/v1" : "v1";
+  return {{"kind", "APIResourceList"}, {"apiVersion", "v1"}, {"groupVersion", gv}, {"resources", std::move(resources)}};
+}
 
 }  // namespace
 
@@ -37,97 +110,29 @@ json::object api_versions(const std::string& server_address) {
   };
 }
 
-json::object core_v1_resources() {
-  const json::array pod_verbs = strings({"get", "list", "watch"});
-  return {
-      {"kind", "APIResourceList"},
-      {"groupVersion", "v1"},
-      {"resources",
-       json::array{
-           json::object{{"name", "pods"},
-                        {"singularName", "pod"},
-                        {"namespaced", true},
-                        {"kind", "Pod"},
-                        {"verbs", pod_verbs},
-                        {"shortNames", strings({"po"})},
-                        {"categories", strings({"all"})}},
-       }},
-  };
-}
+json::object core_v1_resources() { return resource_list(groups().front()); }
 
 json::object api_group_list() {
-  const json::object certificates = group_version("certificates.k8s.io/v1", "v1");
-  const json::object coordination = group_version("coordination.k8s.io/v1", "v1");
-  return {
-      {"kind", "APIGroupList"},
-      {"apiVersion", "v1"},
-      {"groups", json::array{json::object{{"name", "certificates.k8s.io"},
-                                          {"versions", json::array{certificates}},
-                                          {"preferredVersion", certificates}},
-                             json::object{{"name", "coordination.k8s.io"},
-                                          {"versions", json::array{coordination}},
-                                          {"preferredVersion", coordination}}}},
-  };
+  json::array list;
+  for (const auto& g : groups())
+    if (*g.name) list.push_back(group_json(g.name));
+  return {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", std::move(list)}};
 }
 
-json::object certificates_group() {
-  const json::object v1 = group_version("certificates.k8s.io/v1", "v1");
-  return {{"kind", "APIGroup"},
-          {"apiVersion", "v1"},
-          {"name", "certificates.k8s.io"},
-          {"versions", json::array{v1}},
-          {"preferredVersion", v1}};
+std::optional<json::object> api_group(const std::string& name) {
+  for (const auto& g : groups())
+    if (*g.name && name == g.name) {
+      json::object o{{"kind", "APIGroup"}, {"apiVersion", "v1"}};
+      for (auto& kv : group_json(name)) o[kv.key()] = kv.value();
+      return o;
+    }
+  return std::nullopt;
 }
 
-json::object coordination_group() {
-  const json::object v1 = group_version("coordination.k8s.io/v1", "v1");
-  return {{"kind", "APIGroup"},
-          {"apiVersion", "v1"},
-          {"name", "coordination.k8s.io"},
-          {"versions", json::array{v1}},
-          {"preferredVersion", v1}};
-}
-
-json::object coordination_v1_resources() {
-  return {
-      {"kind", "APIResourceList"},
-      {"apiVersion", "v1"},
-      {"groupVersion", "coordination.k8s.io/v1"},
-      {"resources", json::array{json::object{{"name", "leases"},
-                                             {"singularName", "lease"},
-                                             {"namespaced", true},
-                                             {"kind", "Lease"},
-                                             {"verbs", strings({"create", "delete", "deletecollection", "get",
-                                                                "list", "patch", "update", "watch"})}}}},
-  };
-}
-
-json::object certificates_v1_resources() {
-  return {
-      {"kind", "APIResourceList"},
-      {"apiVersion", "v1"},
-      {"groupVersion", "certificates.k8s.io/v1"},
-      {"resources",
-       json::array{
-           json::object{{"name", "certificatesigningrequests"},
-                        {"singularName", "certificatesigningrequest"},
-                        {"namespaced", false},
-                        {"kind", "CertificateSigningRequest"},
-                        {"verbs", strings({"create", "delete", "deletecollection", "get", "list", "patch",
-                                           "update", "watch"})},
-                        {"shortNames", strings({"csr"})}},
-           json::object{{"name", "certificatesigningrequests/approval"},
-                        {"singularName", ""},
-                        {"namespaced", false},
-                        {"kind", "CertificateSigningRequest"},
-                        {"verbs", strings({"get", "patch", "update"})}},
-           json::object{{"name", "certificatesigningrequests/status"},
-                        {"singularName", ""},
-                        {"namespaced", false},
-                        {"kind", "CertificateSigningRequest"},
-                        {"verbs", strings({"get", "patch", "update"})}},
-       }},
-  };
+std::optional<json::object> group_version_resources(const std::string& group_version) {
+  for (const auto& g : groups())
+    if (*g.name && group_version == std::string(g.name) + "/v1") return resource_list(g);
+  return std::nullopt;
 }
 
 }  // namespace distls::k8s_double

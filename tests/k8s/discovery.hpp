@@ -1,10 +1,13 @@
 // The discovery documents kubectl reads before it does anything: /version, /api, /api/v1,
-// /apis, /apis/certificates.k8s.io[/v1], /apis/coordination.k8s.io[/v1]. All are the legacy (unaggregated)
-// forms, served as plain application/json: client-go asks for aggregated discovery (apidiscovery.k8s.io/v2
-// APIGroupDiscoveryList) first and falls back to these when the response's Content-Type is not the aggregated
-// one.
+// /apis, /apis/GROUP and /apis/GROUP/VERSION for every group the double serves
+// (certificates.k8s.io, coordination.k8s.io, apps, rbac.authorization.k8s.io,
+// authorization.k8s.io, authentication.k8s.io). All are the legacy (unaggregated) forms,
+// served as plain application/json: client-go asks for aggregated discovery
+// (apidiscovery.k8s.io/v2 APIGroupDiscoveryList) first and falls back to these when the
+// response's Content-Type is not the aggregated one.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <boost/json/object.hpp>
@@ -21,9 +24,8 @@ boost::json::object version_info();
 boost::json::object api_versions(const std::string& server_address);  // /api
 boost::json::object core_v1_resources();                              // /api/v1
 boost::json::object api_group_list();                                 // /apis
-boost::json::object certificates_group();                             // /apis/certificates.k8s.io
-boost::json::object certificates_v1_resources();                      // /apis/certificates.k8s.io/v1
-boost::json::object coordination_group();                             // /apis/coordination.k8s.io
-boost::json::object coordination_v1_resources();                      // /apis/coordination.k8s.io/v1
+std::optional<boost::json::object> api_group(const std::string& name);  // /apis/GROUP
+// /apis/GROUP/VERSION, given as "GROUP/VERSION".
+std::optional<boost::json::object> group_version_resources(const std::string& group_version);
 
 }  // namespace distls::k8s_double

@@ -20,7 +20,7 @@ class DispatcherTest : public ::testing::Test, protected test::ApiFixture {
   FaultInjector faults;
   RequestLog log;
   WatchHub hub;
-  ControlApi control{store, tokens, rules, faults, log, hub, ids, [this] { return now; }};
+  ControlApi control{store, tokens, faults, log, hub, ids, [this] { return now; }};
   Dispatcher dispatcher{api, control, tokens, faults, log, logger, [this] { return now; }};
 
   Decision send(const std::string& method, const std::string& target, const std::string& token,
@@ -137,7 +137,7 @@ TEST_F(DispatcherTest, ControlApiShapesPodsAndPermissions) {
 
   EXPECT_EQ(reply("GET", "/api/v1/namespaces/app/pods", "sa-token").status, 403u);
   ASSERT_EQ(reply("PUT", "/_double/permissions/users/system:serviceaccount:app:web", "admin-token",
-                  R"({"rules":[{"verbs":["list"],"resources":["pods"],"namespaces":["app"]}]})")
+                  R"({"rules":[{"verbs":["list"],"apiGroups":[""],"resources":["pods"],"namespaces":["app"]}]})")
                 .status,
             200u);
   EXPECT_EQ(reply("GET", "/api/v1/namespaces/app/pods", "sa-token").status, 200u);
@@ -152,6 +152,97 @@ TEST_F(DispatcherTest, CompactThroughTheControlApi) {
   const json::object r = body_of(reply("POST", "/_double/compact", "admin-token"));
   EXPECT_EQ(r.at("compactedResourceVersion").as_string(), std::to_string(store.resource_version()));
   EXPECT_FALSE(store.events_after(before, "certificatesigningrequests"));
+}
+
+TEST_F(DispatcherTest, BoundTokensThroughTheControlApi) {
+  tokens.set_pod_lookup([this](const std::string& ns, const std::string& name) -> std::optional<std::string> {
+    const auto* pod = store.get("pods", ns, name);
+    if (pod == nullptr) return std::nullopt;
+    return string_at(*pod, {"metadata", "uid"});
+  });
+  const std::string user = R"("user":"system:serviceaccount:app:web")";
+  EXPECT_EQ(reply("POST", "/_double/tokens", "admin-token", "{" + user + R"(,"boundPod":"web-0"})").status, 404u);
+  ASSERT_EQ(reply("PUT", "/_double/namespaces/app/pods/web-0", "admin-token",
+                  R"({"spec":{"serviceAccountName":"db","nodeName":"n1"},"status":{"podIP":"127.0.0.2"}})")
+                .status,
+            201u);
+  const Reply wrong_sa = reply("POST", "/_double/tokens", "admin-token", "{" + user + R"(,"boundPod":"web-0"})");
+  EXPECT_EQ(wrong_sa.status, 400u);
+  EXPECT_NE(body_of(wrong_sa).at("message").as_string().find("running with serviceaccount \"db\""), std::string::npos);
+  EXPECT_EQ(reply("POST", "/_double/tokens", "admin-token", R"({"user":"alice","boundPod":"web-0"})").status, 400u);
+  ASSERT_EQ(reply("PUT", "/_double/namespaces/app/pods/web-0", "admin-token",
+                  R"({"spec":{"serviceAccountName":"web","nodeName":"n1"},"status":{"podIP":"127.0.0.2"}})")
+                .status,
+            200u);
+  const Reply issued =
+      reply("POST", "/_double/tokens", "admin-token", "{" + user + R"(,"token":"bound","boundPod":"web-0"})");
+  ASSERT_EQ(issued.status, 201u) << issued.body;
+  EXPECT_EQ(body_of(issued).at("extra").at("authentication.kubernetes.io/node-name").at(0).as_string(), "n1");
+  EXPECT_EQ(reply("GET", kCsrs, "bound").status, 200u);
+  // Replaced by a pod of the same name (new uid): the token no longer authenticates.
+  ASSERT_EQ(reply("DELETE", "/_double/namespaces/app/pods/web-0", "admin-token").status, 200u);
+  ASSERT_EQ(reply("PUT", "/_double/namespaces/app/pods/web-0", "admin-token",
+                  R"({"spec":{"serviceAccountName":"web"},"status":{"podIP":"127.0.0.2"}})")
+                .status,
+            201u);
+  EXPECT_EQ(reply("GET", kCsrs, "bound").status, 401u);
+  // Rotation binds the new token to the pod as it is now.
+  const Reply rotated = reply("POST", "/_double/tokens/rotate", "admin-token",
+                              "{" + user + R"(,"token":"bound-2","boundPod":"web-0"})");
+  ASSERT_EQ(rotated.status, 201u);
+  EXPECT_EQ(reply("GET", kCsrs, "bound-2").status, 200u);
+  EXPECT_FALSE(body_of(rotated).at("extra").as_object().contains("authentication.kubernetes.io/node-name"));
+}
+
+TEST_F(DispatcherTest, PermissionsBecomeRbacObjects) {
+  const std::string web = "/_double/permissions/users/system:serviceaccount:app:web";
+  // Rules are PolicyRules: API groups are required.
+  EXPECT_EQ(reply("PUT", web, "admin-token", R"({"rules":[{"verbs":["get"],"resources":["statefulsets"]}]})").status,
+            422u);
+  const Reply granted = reply("PUT", web, "admin-token", R"({"rules":[
+      {"verbs":["get"],"apiGroups":["apps"],"resources":["statefulsets"],"namespaces":["app","db"]},
+      {"verbs":["get"],"apiGroups":[""],"resources":["pods"]}]})");
+  ASSERT_EQ(granted.status, 200u) << granted.body;
+  EXPECT_EQ(body_of(granted).at("items").as_array().size(), 6u);  // ClusterRole, 2 Roles, and their bindings
+  EXPECT_NE(store.get("roles", "db", "double:user:system:serviceaccount:app:web"), nullptr);
+  EXPECT_EQ(reply("GET", "/apis/apps/v1/namespaces/app/statefulsets/x", "sa-token").status, 404u);  // allowed
+  EXPECT_EQ(reply("GET", "/apis/apps/v1/namespaces/other/statefulsets/x", "sa-token").status, 403u);
+  EXPECT_EQ(reply("GET", "/api/v1/namespaces/other/pods/x", "sa-token").status, 404u);
+  // Replacing the grant drops what it gave before.
+  ASSERT_EQ(reply("PUT", web, "admin-token", R"({"rules":[{"verbs":["get"],"apiGroups":[""],"resources":["pods"]}]})")
+                .status,
+            200u);
+  EXPECT_EQ(store.get("roles", "db", "double:user:system:serviceaccount:app:web"), nullptr);
+  EXPECT_EQ(reply("GET", "/apis/apps/v1/namespaces/app/statefulsets/x", "sa-token").status, 403u);
+  ASSERT_EQ(reply("DELETE", web, "admin-token").status, 200u);
+  EXPECT_EQ(reply("GET", "/api/v1/namespaces/other/pods/x", "sa-token").status, 403u);
+  // RBAC objects straight from a List.
+  ASSERT_EQ(reply("POST", "/_double/rbac", "admin-token", R"({"kind":"List","items":[
+      {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"x"},
+       "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"cluster-admin"},
+       "subjects":[{"kind":"Group","name":"system:serviceaccounts:app"}]}]})")
+                .status,
+            200u);
+  EXPECT_EQ(reply("GET", "/api/v1/namespaces/other/pods/x", "sa-token").status, 404u);
+  EXPECT_EQ(reply("POST", "/_double/rbac", "admin-token", R"({"apiVersion":"v1","kind":"Pod"})").status, 400u);
+}
+
+TEST_F(DispatcherTest, PodsWithoutAnIpAreUntilTheyHaveOne) {
+  const Reply pending = reply("PUT", "/_double/namespaces/app/pods/web-0", "admin-token",
+                              R"({"metadata":{"labels":{"a":"b"},"ownerReferences":[{"apiVersion":"apps/v1",
+                                  "kind":"StatefulSet","name":"web","uid":"u","controller":true}]},
+                                  "spec":{"serviceAccountName":"web"}})");
+  ASSERT_EQ(pending.status, 201u);
+  const json::object pod = body_of(pending);
+  EXPECT_EQ(string_at(pod, {"status", "phase"}), "Pending");
+  EXPECT_FALSE(pod.at("status").as_object().contains("podIP"));
+  EXPECT_EQ(pod.at("metadata").at("ownerReferences").at(0).at("kind").as_string(), "StatefulSet");
+  EXPECT_EQ(pod.at("metadata").at("labels").at("a").as_string(), "b");
+  const Reply sts = reply("PUT", "/_double/namespaces/app/statefulsets/web", "admin-token",
+                          R"({"spec":{"serviceName":"web-headless"}})");
+  ASSERT_EQ(sts.status, 201u);
+  EXPECT_EQ(body_of(sts).at("spec").at("replicas").as_int64(), 1);
+  EXPECT_EQ(string_at(body_of(sts), {"apiVersion"}), "apps/v1");
 }
 
 }  // namespace

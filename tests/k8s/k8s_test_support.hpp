@@ -13,7 +13,9 @@
 #include "distls/csr.hpp"
 #include "distls/pem.hpp"
 #include "tests/k8s/base64.hpp"
+#include "tests/k8s/control_api.hpp"
 #include "tests/k8s/kube_api.hpp"
+#include "tests/k8s/rbac_bootstrap.hpp"
 #include "tests/k8s/token_registry.hpp"
 
 namespace distls::k8s_double::test {
@@ -64,14 +66,51 @@ inline json::object body_of(const Reply& r) {
 
 inline const char* kCsrs = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
 
-// A KubeApi over a fresh store, with default rules and a clock the test moves.
+// The RBAC the fixture's users get: service account app/web is a CSR requester (as
+// deploy/example's distls-csr-requester), user "signer" approves and signs any
+// distls.io signer, reads pods and runs leader election (as deploy/base's distls-signer).
+inline json::value fixture_rbac() {
+  return json::parse(R"({"kind":"List","items":[
+    {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"requester"},
+     "rules":[{"apiGroups":["certificates.k8s.io"],"resources":["certificatesigningrequests"],
+               "verbs":["create","get","list","watch"]}]},
+    {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"requester"},
+     "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"requester"},
+     "subjects":[{"kind":"ServiceAccount","name":"web","namespace":"app"}]},
+    {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"signer"},
+     "rules":[{"apiGroups":["certificates.k8s.io"],"resources":["certificatesigningrequests"],"verbs":["get","list","watch"]},
+              {"apiGroups":["certificates.k8s.io"],
+               "resources":["certificatesigningrequests/approval","certificatesigningrequests/status"],"verbs":["update"]},
+              {"apiGroups":["certificates.k8s.io"],"resources":["signers"],"resourceNames":["distls.io/*"],
+               "verbs":["approve","sign"]},
+              {"apiGroups":[""],"resources":["pods"],"verbs":["get","list","watch"]},
+              {"apiGroups":["coordination.k8s.io"],"resources":["leases"],"verbs":["get","create","update"]}]},
+    {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"signer"},
+     "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"signer"},
+     "subjects":[{"kind":"User","name":"signer"}]}]})");
+}
+
+// A KubeApi over a fresh store with the bootstrap policy and fixture_rbac(), and a clock
+// the test moves.
 struct ApiFixture {
   ObjectStore store{500};
-  AccessRules rules = AccessRules::with_defaults();
   IdSource ids{42};
   std::chrono::system_clock::time_point now = std::chrono::system_clock::from_time_t(1'700'000'000);
-  KubeApi api{store, rules, ids, [this] { return now; }, std::chrono::seconds(1800)};
-  TokenRegistry tokens{ids, [this] { return now; }};
+  bool policy_installed = [this] {
+    install_bootstrap_policy(store, ids, now);
+    return static_cast<bool>(apply_rbac(store, fixture_rbac(), ids, now));
+  }();
+  RbacAuthorizer authz{store};
+  KubeApi api{store, authz, ids, [this] { return now; }, std::chrono::seconds(1800)};
+  TokenRegistry tokens = [this] {
+    TokenRegistry t{ids, [this] { return now; }};
+    t.set_pod_lookup([this](const std::string& ns, const std::string& name) -> std::optional<std::string> {
+      const auto* pod = store.get("pods", ns, name);
+      if (pod == nullptr) return std::nullopt;
+      return string_at(*pod, {"metadata", "uid"});
+    });
+    return t;
+  }();
   UserInfo admin = tokens.add("admin-token", "admin", {"system:masters"}).user;
   UserInfo sa = tokens.add("sa-token", "system:serviceaccount:app:web", {}).user;
   UserInfo signer = tokens.add("signer-token", "signer", {}).user;

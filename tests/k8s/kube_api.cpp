@@ -1,5 +1,6 @@
 #include "tests/k8s/kube_api.hpp"
 
+#include <cctype>
 #include <charconv>
 
 #include <boost/json/array.hpp>
@@ -9,7 +10,7 @@
 #include "tests/k8s/base64.hpp"
 #include "tests/k8s/csr_strategy.hpp"
 #include "tests/k8s/discovery.hpp"
-#include "tests/k8s/lease_strategy.hpp"
+#include "tests/k8s/object_strategy.hpp"
 #include "tests/k8s/object_decoder.hpp"
 #include "tests/k8s/openapi.hpp"
 #include "tests/k8s/protobuf_body.hpp"
@@ -59,10 +60,30 @@ std::optional<std::string> bad_path_segment(const std::string& name) {
   return std::nullopt;
 }
 
-const Schema& schema_for(const ResourceType& type) {
-  static const Schema csr = csr_schema();
-  static const Schema lease = lease_schema();
-  return &type == &csr_type() ? csr : lease;
+// Built per request: small, and no state shared between requests.
+Schema schema_for(const ResourceType& type) { return type.schema(); }
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+json::array string_array(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) a.push_back(json::value(s));
+  return a;
+}
+
+json::object user_info_json(const UserInfo& user) {
+  json::object o{{"username", user.name}};
+  if (!user.uid.empty()) o["uid"] = user.uid;
+  o["groups"] = string_array(user.groups);
+  if (!user.extra.empty()) {
+    json::object extra;
+    for (const auto& [k, vs] : user.extra) extra[k] = string_array(vs);
+    o["extra"] = std::move(extra);
+  }
+  return o;
 }
 
 // The body as JSON text, whichever of the two encodings client-go uses it came in (only
@@ -116,74 +137,138 @@ std::string continue_token(std::uint64_t rv, const std::string& start) {
 
 }  // namespace
 
-KubeApi::KubeApi(ObjectStore& store, const AccessRules& rules, IdSource& ids, Now now,
+KubeApi::KubeApi(ObjectStore& store, const RbacAuthorizer& authz, IdSource& ids, Now now,
                  std::chrono::seconds default_watch_timeout)
     : store_(store),
-      rules_(rules),
+      authz_(authz),
       ids_(ids),
       now_(std::move(now)),
       default_watch_timeout_(default_watch_timeout) {}
 
+Reply KubeApi::forbidden_reply(const UserInfo& user, const Attributes& a, const GroupResource& gr,
+                               const std::string& name, const std::string& reason) const {
+  std::string why = forbidden_message(user.name, a);
+  if (!reason.empty()) why += ": " + reason;
+  if (!a.resource_request) return Reply::error({403, "Forbidden", "forbidden: " + why, {}, {}});
+  return Reply::error(forbidden(gr, name, why));
+}
+
 Outcome KubeApi::handle(const ApiRequest& req, const UserInfo& user) {
   const auto& s = req.segments;
-  const auto discovery = [&](json::object doc) -> Outcome {
-    if (req.method != "GET" && req.method != "HEAD")
-      return Reply::error({405,
-                           "MethodNotAllowed",
-                           "the server does not allow this method on the requested resource",
-                           {},
-                           {}});
-    return Reply::json(200, doc);
-  };
-  if (s.size() == 1 && s[0] == "version") return discovery(version_info());
-  if (s.size() == 1 && s[0] == "api") return discovery(api_versions(server_address_));
-  if (s.size() == 2 && s[0] == "api" && s[1] == "v1") return discovery(core_v1_resources());
-  if (s.size() == 1 && s[0] == "apis") return discovery(api_group_list());
-  if (s.size() == 2 && s[0] == "apis" && s[1] == "certificates.k8s.io")
-    return discovery(certificates_group());
-  if (s.size() == 3 && s[0] == "apis" && s[1] == "certificates.k8s.io" && s[2] == "v1")
-    return discovery(certificates_v1_resources());
-  if (s.size() == 2 && s[0] == "apis" && s[1] == "coordination.k8s.io")
-    return discovery(coordination_group());
-  if (s.size() == 3 && s[0] == "apis" && s[1] == "coordination.k8s.io" && s[2] == "v1")
-    return discovery(coordination_v1_resources());
-
-  if (s.size() >= 2 && s[0] == "openapi" && s[1] == "v3") {
-    if (s.size() == 2) return discovery(openapi_v3_root());
-    std::string gv;
-    for (std::size_t i = 2; i < s.size(); ++i) gv += (i > 2 ? "/" : "") + s[i];
-    if (auto doc = openapi_v3_group_version(gv)) return discovery(std::move(*doc));
-    return Reply::error(path_not_found());
-  }
-
-  Target t;
-  if (s.size() >= 4 && s.size() <= 6 && s[0] == "apis" && s[1] == "certificates.k8s.io" && s[2] == "v1" &&
-      s[3] == "certificatesigningrequests") {
-    t.type = &csr_type();
-    if (s.size() >= 5) t.name = s[4];
-    if (s.size() == 6) {
-      t.sub = s[5];
-      if (t.sub != "approval" && t.sub != "status") return Reply::error(path_not_found());
+  // A URL under /api/v1 or /apis/GROUP/VERSION that names a resource; anything else is a
+  // non-resource URL (discovery, /version, /openapi), authorized by path.
+  const bool core = s.size() >= 3 && s[0] == "api" && s[1] == "v1";
+  const bool grouped = s.size() >= 4 && s[0] == "apis";
+  if (!core && !grouped) {
+    Attributes a;
+    a.resource_request = false;
+    a.verb = lower(req.method);
+    a.path = req.path;
+    if (const AuthzDecision d = authz_.authorize(user, a); !d.allowed) return forbidden_reply(user, a, {}, "", d.reason);
+    const auto discovery = [&](json::object doc) -> Outcome {
+      if (req.method != "GET" && req.method != "HEAD")
+        return Reply::error({405,
+                             "MethodNotAllowed",
+                             "the server does not allow this method on the requested resource",
+                             {},
+                             {}});
+      return Reply::json(200, doc);
+    };
+    if (s.size() == 1 && s[0] == "version") return discovery(version_info());
+    if (s.size() == 1 && s[0] == "api") return discovery(api_versions(server_address_));
+    if (s.size() == 2 && s[0] == "api" && s[1] == "v1") return discovery(core_v1_resources());
+    if (s.size() == 1 && s[0] == "apis") return discovery(api_group_list());
+    if (s.size() == 2 && s[0] == "apis")
+      if (auto g = api_group(s[1])) return discovery(std::move(*g));
+    if (s.size() == 3 && s[0] == "apis")
+      if (auto r = group_version_resources(s[1] + "/" + s[2])) return discovery(std::move(*r));
+    if (s.size() >= 2 && s[0] == "openapi" && s[1] == "v3") {
+      if (s.size() == 2) return discovery(openapi_v3_root());
+      std::string gv;
+      for (std::size_t i = 2; i < s.size(); ++i) gv += (i > 2 ? "/" : "") + s[i];
+      if (auto doc = openapi_v3_group_version(gv)) return discovery(std::move(*doc));
     }
-  } else if (s.size() == 3 && s[0] == "api" && s[1] == "v1" && s[2] == "pods") {
-    t.type = &pod_type();
-  } else if (s.size() >= 5 && s.size() <= 6 && s[0] == "api" && s[1] == "v1" && s[2] == "namespaces" &&
-             s[4] == "pods") {
-    t.type = &pod_type();
-    t.ns = s[3];
-    if (s.size() == 6) t.name = s[5];
-  } else if (s.size() == 4 && s[0] == "apis" && s[1] == "coordination.k8s.io" && s[2] == "v1" &&
-             s[3] == "leases") {
-    t.type = &lease_type();
-  } else if (s.size() >= 6 && s.size() <= 7 && s[0] == "apis" && s[1] == "coordination.k8s.io" &&
-             s[2] == "v1" && s[3] == "namespaces" && s[5] == "leases") {
-    t.type = &lease_type();
-    t.ns = s[4];
-    if (s.size() == 7) t.name = s[6];
-  } else {
     return Reply::error(path_not_found());
   }
+
+  // /api/v1[/namespaces/NS]/RESOURCE[/NAME[/SUB]], /apis/GROUP/VERSION[/namespaces/NS]/RESOURCE[/NAME[/SUB]]
+  const std::string group = core ? "" : s[1];
+  const std::string version = core ? "v1" : s[2];
+  std::size_t i = core ? 2 : 3;
+  if (grouped && (s[1] == "authorization.k8s.io" || s[1] == "authentication.k8s.io") && s[2] == "v1" &&
+      s.size() == 4)
+    return self_review(req, user, s[1]);
+  Target t;
+  if (s.size() > i + 1 && s[i] == "namespaces") {
+    t.ns = s[i + 1];
+    i += 2;
+  }
+  if (i >= s.size() || s.size() - i > 3) return Reply::error(path_not_found());
+  t.type = find_type(group, s[i]);
+  if (t.type == nullptr || t.type->version() != version) return Reply::error(path_not_found());
+  if (!t.type->namespaced && !t.ns.empty()) return Reply::error(path_not_found());
+  if (s.size() - i >= 2) t.name = s[i + 1];
+  if (s.size() - i == 3) {
+    t.sub = s[i + 2];
+    if (t.type != &csr_type() || (t.sub != "approval" && t.sub != "status"))
+      return Reply::error(path_not_found());
+  }
+  // A namespaced object is always addressed in its namespace; only collections span them.
+  if (t.type->namespaced && t.ns.empty() && !t.name.empty()) return Reply::error(path_not_found());
   return resource_request(req, user, std::move(t));
+}
+
+// SelfSubjectAccessReview (`kubectl auth can-i`) and SelfSubjectReview (`kubectl auth
+// whoami`): create-only, nothing stored, answered from the requester's own identity.
+Outcome KubeApi::self_review(const ApiRequest& req, const UserInfo& user, const std::string& group) {
+  const bool access = group == "authorization.k8s.io";
+  const std::string resource = req.segments[3];
+  if ((access && resource != "selfsubjectaccessreviews") || (!access && resource != "selfsubjectreviews"))
+    return Reply::error(path_not_found());
+  const GroupResource gr{group, resource};
+  if (req.method != "POST") return Reply::error(method_not_supported(gr, lower(req.method)));
+  Attributes self{"create", group, resource, "", "", "", true, ""};
+  if (const AuthzDecision d = authz_.authorize(user, self); !d.allowed) return forbidden_reply(user, self, gr, "", d.reason);
+  const std::string kind = access ? "SelfSubjectAccessReview" : "SelfSubjectReview";
+  const std::string api_version = group + "/v1";
+  if (!access)
+    return Reply::json(201, json::object{{"kind", kind},
+                                         {"apiVersion", api_version},
+                                         {"metadata", json::object{{"creationTimestamp", nullptr}}},
+                                         {"status", json::object{{"userInfo", user_info_json(user)}}}});
+  std::string body = req.body;
+  if (media_type(req.content_type) == kProtobufMediaType) {
+    auto review = access_review_from_protobuf(req.body);
+    if (!review) return Reply::error(review.error());
+    body = json::serialize(*review);
+  }
+  auto decoded = decode_object(body, access_review_schema(), kind, api_version, FieldValidation::warn);
+  if (!decoded) return Reply::error(decoded.error());
+  json::object review = decoded->object;
+  Attributes a;
+  if (const auto* ra = object_at(review, {"spec", "resourceAttributes"})) {
+    a.verb = string_at(*ra, {"verb"});
+    a.api_group = string_at(*ra, {"group"});
+    a.resource = string_at(*ra, {"resource"});
+    a.subresource = string_at(*ra, {"subresource"});
+    a.name = string_at(*ra, {"name"});
+    a.ns = string_at(*ra, {"namespace"});
+  } else if (const auto* nra = object_at(review, {"spec", "nonResourceAttributes"})) {
+    a.resource_request = false;
+    a.verb = string_at(*nra, {"verb"});
+    a.path = string_at(*nra, {"path"});
+  } else {
+    return Reply::error(invalid(kind + "." + group, "",
+                                {{FieldError::Type::invalid, "spec.resourceAttributes", "nil",
+                                  "exactly one of nonResourceAttributes or resourceAttributes must be specified"}}));
+  }
+  const AuthzDecision d = authz_.authorize(user, a);
+  json::object status{{"allowed", d.allowed}};
+  if (!d.reason.empty()) status["reason"] = d.reason;
+  review["kind"] = kind;
+  review["apiVersion"] = api_version;
+  review["status"] = std::move(status);
+  return Reply::json(201, review);
 }
 
 Outcome KubeApi::resource_request(const ApiRequest& req, const UserInfo& user, Target t) {
@@ -202,23 +287,23 @@ Outcome KubeApi::resource_request(const ApiRequest& req, const UserInfo& user, T
   else
     return Reply::error(method_not_supported(t.type->gr, req.method));
 
-  Attributes attrs{verb, t.type->gr.resource + (t.sub.empty() ? "" : "/" + t.sub), t.name, t.ns};
+  Attributes attrs{verb, t.type->gr.group, t.type->gr.resource, t.sub, t.name, t.ns, true, ""};
   if (verb == "list" || verb == "watch") {
     // As the RequestInfo resolver does: a list or watch of metadata.name=X is about X.
     if (auto sel = FieldSelector::parse(req.param("fieldSelector"), t.type->field_labels))
       for (const auto& term : sel->terms())
         if (term.key == "metadata.name" && term.equal) attrs.name = term.value;
   }
-  if (!rules_.allowed(user, attrs))
-    return Reply::error(forbidden(t.type->gr, t.name, denial_reason(user.name, attrs, t.type->gr.group)));
+  if (const AuthzDecision d = authz_.authorize(user, attrs); !d.allowed)
+    return forbidden_reply(user, attrs, t.type->gr, t.name, d.reason);
 
   if (verb == "get") return get(req, t);
   if (verb == "list") return list(req, t);
   if (verb == "watch") return watch(req, t);
   if (verb == "delete") return remove(req, t);
   if (verb == "deletecollection") return remove_collection(req, t);
-  // Pods are the test's to shape, through the control API.
-  if (t.type == &pod_type()) return Reply::error(method_not_supported(t.type->gr, verb));
+  // Pods and StatefulSets are the test's to shape, through the control API.
+  if (!t.type->writable) return Reply::error(method_not_supported(t.type->gr, verb));
   // A collection create in one namespace, never across all of them.
   if (verb == "create" && t.type->namespaced && t.ns.empty())
     return Reply::error(method_not_supported(t.type->gr, verb));
@@ -381,7 +466,7 @@ Reply KubeApi::create(const ApiRequest& req, const UserInfo& user, const Target&
         bad_request("Name parameter invalid: " + go_quote(string_at(decoded->object, {"metadata", "name"})) +
                     ": " + *why));
   auto obj = t.type == &csr_type() ? csr_for_create(std::move(decoded->object), user, ids_, now_())
-                                   : lease_for_create(std::move(decoded->object), t.ns, ids_, now_());
+                                   : object_for_create(*t.type, std::move(decoded->object), t.ns, ids_, now_());
   if (!obj) return Reply::error(obj.error());
   const std::string name = name_of(*obj);
   if (store_.get(t.type->gr.resource, t.ns, name) != nullptr)
@@ -431,10 +516,15 @@ Reply KubeApi::patch(const ApiRequest& req, const UserInfo& user, const Target& 
 
 Reply KubeApi::apply_update(const ApiRequest& req, const UserInfo& user, const Target& t,
                             json::object incoming, std::vector<std::string> warnings) {
+  // handlers/rest.go checkName: a body without a name does not name the URL's object either.
   const std::string body_name = string_at(incoming, {"metadata", "name"});
-  if (!body_name.empty() && body_name != t.name)
+  if (body_name != t.name)
     return Reply::error(bad_request("the name of the object (" + body_name +
                                     ") does not match the name on the URL (" + t.name + ")"));
+  if (const std::string body_ns = string_at(incoming, {"metadata", "namespace"});
+      t.type->namespaced && !body_ns.empty() && body_ns != t.ns)
+    return Reply::error(bad_request("the namespace of the object (" + body_ns +
+                                    ") does not match the namespace on the URL (" + t.ns + ")"));
   const json::object* current = store_.get(t.type->gr.resource, t.ns, t.name);
   if (current == nullptr) return Reply::error(not_found(t.type->gr, t.name));
   const json::object old = *current;
@@ -451,14 +541,13 @@ Reply KubeApi::apply_update(const ApiRequest& req, const UserInfo& user, const T
     return Reply::error(conflict(
         t.type->gr, t.name,
         "the object has been modified; please apply your changes to the latest version and try again"));
+  if (rv.empty() && !t.type->unconditional_update)
+    return Reply::error(invalid(t.type->qualified_kind(), t.name,
+                                {{FieldError::Type::invalid, "metadata.resourceVersion", "0x0",
+                                  "must be specified for an update"}}));
 
-  if (t.type == &lease_type()) {
-    // Leases do not allow unconditional updates (leaseStrategy.AllowUnconditionalUpdate).
-    if (rv.empty())
-      return Reply::error(invalid("Lease.coordination.k8s.io", t.name,
-                                  {{FieldError::Type::invalid, "metadata.resourceVersion", "0x0",
-                                    "must be specified for an update"}}));
-    auto next = lease_for_update(std::move(incoming), old);
+  if (t.type != &csr_type()) {
+    auto next = object_for_update(*t.type, std::move(incoming), old);
     if (!next) return Reply::error(next.error());
     return store_update(req, t, old, std::move(*next), warnings);
   }
@@ -469,19 +558,28 @@ Reply KubeApi::apply_update(const ApiRequest& req, const UserInfo& user, const T
   auto next = csr_for_update(which, std::move(incoming), old, now_());
   if (!next) return Reply::error(next.error());
 
-  // The certificatesigning and certificatesubjectrestriction admission plugins: approving
-  // or signing needs a verb on the signer itself, by name or as "domain/*".
+  // The CertificateApproval and CertificateSigning admission plugins
+  // (plugin/pkg/admission/certificates/{approval,signing}, IsAuthorizedForSignerName):
+  // approving needs verb "approve" on resource "signers" named after the signer (or
+  // "domain/*"), on every update of /approval; an update of /status that changes
+  // status.certificate or status.conditions needs "sign" on it.
   const std::string signer = string_at(old, {"spec", "signerName"});
   const auto may = [&](const char* verb) {
     const std::string wildcard = signer.substr(0, signer.find('/')) + "/*";
-    return rules_.allowed(user, {verb, "signers", signer, ""}) ||
-           rules_.allowed(user, {verb, "signers", wildcard, ""});
+    return authz_.allowed(user, {verb, "certificates.k8s.io", "signers", "", signer, "", true, ""}) ||
+           authz_.allowed(user, {verb, "certificates.k8s.io", "signers", "", wildcard, "", true, ""});
+  };
+  const auto status_part = [](const json::object& csr, const char* key) {
+    const auto* status = object_at(csr, {"status"});
+    const auto* v = status != nullptr ? status->if_contains(key) : nullptr;
+    return v != nullptr ? *v : json::value();
   };
   if (which == CsrUpdate::approval && !may("approve"))
     return Reply::error(forbidden(
         t.type->gr, t.name, "user not permitted to approve requests with signerName " + go_quote(signer)));
   if (which == CsrUpdate::status &&
-      string_at(*next, {"status", "certificate"}) != string_at(old, {"status", "certificate"}) &&
+      (status_part(*next, "certificate") != status_part(old, "certificate") ||
+       status_part(*next, "conditions") != status_part(old, "conditions")) &&
       !may("sign"))
     return Reply::error(forbidden(t.type->gr, t.name,
                                   "user not permitted to sign requests with signerName " + go_quote(signer)));

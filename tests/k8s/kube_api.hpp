@@ -1,8 +1,9 @@
 // The Kubernetes API proper: discovery, certificatesigningrequests (create, get, list,
-// watch, update, /approval, /status, patch, delete, deletecollection), leases (the same
-// without subresources, for leader election) and pods (get, list, watch, delete). Authorization happens here,
-// since only the API knows verb and resource; the caller has authenticated the user. A watch comes back as a
-// WatchSpec for the HTTP server to stream.
+// watch, update, /approval, /status, patch, delete, deletecollection), leases, events and
+// the four RBAC kinds (the same without subresources), pods and statefulsets (get, list,
+// watch, delete), and the self-reviews behind `kubectl auth can-i` / `whoami`.
+// Authorization (RBAC) happens here, since only the API knows verb and resource; the caller
+// has authenticated the user. A watch comes back as a WatchSpec for the HTTP server to stream.
 #pragma once
 
 #include <chrono>
@@ -10,10 +11,10 @@
 #include <string>
 #include <variant>
 
-#include "tests/k8s/access_rules.hpp"
 #include "tests/k8s/api_request.hpp"
 #include "tests/k8s/json_util.hpp"
 #include "tests/k8s/object_store.hpp"
+#include "tests/k8s/rbac_authorizer.hpp"
 #include "tests/k8s/user_info.hpp"
 #include "tests/k8s/watch_stream.hpp"
 
@@ -25,7 +26,7 @@ class KubeApi {
  public:
   using Now = std::function<std::chrono::system_clock::time_point()>;
 
-  KubeApi(ObjectStore& store, const AccessRules& rules, IdSource& ids, Now now,
+  KubeApi(ObjectStore& store, const RbacAuthorizer& authz, IdSource& ids, Now now,
           std::chrono::seconds default_watch_timeout);
 
   // "127.0.0.1:PORT", for /api's serverAddressByClientCIDRs; known once listening.
@@ -41,6 +42,9 @@ class KubeApi {
     std::string sub;  // "", "approval", "status"
   };
 
+  Outcome self_review(const ApiRequest& req, const UserInfo& user, const std::string& group);
+  Reply forbidden_reply(const UserInfo& user, const Attributes& a, const GroupResource& gr, const std::string& name,
+                        const std::string& reason) const;
   Outcome resource_request(const ApiRequest& req, const UserInfo& user, Target t);
   Reply get(const ApiRequest& req, const Target& t);
   Reply list(const ApiRequest& req, const Target& t);
@@ -62,7 +66,7 @@ class KubeApi {
                 const boost::json::object& obj) const;
 
   ObjectStore& store_;
-  const AccessRules& rules_;
+  const RbacAuthorizer& authz_;
   IdSource& ids_;
   Now now_;
   std::chrono::seconds default_watch_timeout_;

@@ -2,15 +2,17 @@
 // io_context and every part; see tests/k8s/README.md for the contract.
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <random>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/json/parse.hpp>
 
 #include "distls/log.hpp"
 #include "proxy/listen.hpp"
-#include "tests/k8s/access_rules.hpp"
 #include "tests/k8s/control_api.hpp"
 #include "tests/k8s/dispatcher.hpp"
 #include "tests/k8s/fault_injector.hpp"
@@ -18,6 +20,8 @@
 #include "tests/k8s/kube_api.hpp"
 #include "tests/k8s/object_store.hpp"
 #include "tests/k8s/options.hpp"
+#include "tests/k8s/rbac_authorizer.hpp"
+#include "tests/k8s/rbac_bootstrap.hpp"
 #include "tests/k8s/request_log.hpp"
 #include "tests/k8s/serving_identity.hpp"
 #include "tests/k8s/state_dir.hpp"
@@ -49,16 +53,32 @@ int main(int argc, char** argv) {
     const auto now = [] { return std::chrono::system_clock::now(); };
 
     ObjectStore store(opts.history);
+    install_bootstrap_policy(store, ids, now());
+    for (const auto& file : opts.rbac_files) {
+      std::ifstream in(file);
+      std::stringstream text;
+      text << in.rdbuf();
+      boost::system::error_code ec;
+      const auto list = boost::json::parse(text.str(), ec);
+      if (!in || ec) throw std::runtime_error("--rbac " + file.string() + ": not readable as JSON");
+      if (auto n = apply_rbac(store, list, ids, now()); !n)
+        throw std::runtime_error("--rbac " + file.string() + ": " + n.error().message);
+    }
     TokenRegistry tokens(ids, now);
+    tokens.set_pod_lookup([&store](const std::string& ns, const std::string& name) -> std::optional<std::string> {
+      const auto* pod = store.get("pods", ns, name);
+      if (pod == nullptr) return std::nullopt;
+      return string_at(*pod, {"metadata", "uid"});
+    });
     const std::string admin_token = opts.admin_token.empty() ? ids.token() : opts.admin_token;
     tokens.add(admin_token, "admin", {"system:masters"});
     for (const auto& t : opts.tokens) tokens.add(t.token, t.user, t.groups);
-    AccessRules rules = AccessRules::with_defaults();
+    RbacAuthorizer authz(store);
     FaultInjector faults;
     RequestLog requests;
     WatchHub watches;
-    KubeApi api(store, rules, ids, now, opts.watch_timeout);
-    ControlApi control(store, tokens, rules, faults, requests, watches, ids, now);
+    KubeApi api(store, authz, ids, now, opts.watch_timeout);
+    ControlApi control(store, tokens, faults, requests, watches, ids, now);
     Dispatcher dispatcher(api, control, tokens, faults, requests, log, now);
 
     std::vector<std::string> sans = opts.sans;

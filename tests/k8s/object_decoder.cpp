@@ -1,9 +1,14 @@
 #include "tests/k8s/object_decoder.hpp"
 
+#include <climits>
+#include <cstdint>
+
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "tests/k8s/base64.hpp"
+#include "tests/k8s/go_time.hpp"
 
 namespace distls::k8s_double {
 
@@ -12,75 +17,177 @@ using T = Schema::Type;
 
 Schema object_meta_schema() {
   const Schema str = Schema::of(T::string);
-  return Schema::object({
-      {"name", str},
-      {"generateName", str},
-      {"namespace", str},
-      {"selfLink", str},
-      {"uid", str},
-      {"resourceVersion", str},
-      {"generation", Schema::of(T::integer)},
-      {"creationTimestamp", Schema::of(T::time)},
-      {"deletionTimestamp", Schema::of(T::time)},
-      {"deletionGracePeriodSeconds", Schema::of(T::integer)},
-      {"labels", Schema::map(str)},
-      {"annotations", Schema::map(str)},
-      {"ownerReferences", Schema::array(Schema::of(T::any))},
-      {"finalizers", Schema::array(str)},
-      {"managedFields", Schema::array(Schema::of(T::any))},
-  });
+  return Schema::object(
+      {
+          {"name", str},
+          {"generateName", str},
+          {"namespace", str},
+          {"selfLink", str},
+          {"uid", str},
+          {"resourceVersion", str},
+          {"generation", Schema::of(T::integer)},
+          {"creationTimestamp", Schema::of(T::time)},
+          {"deletionTimestamp", Schema::of(T::time)},
+          {"deletionGracePeriodSeconds", Schema::of(T::integer)},
+          {"labels", Schema::map(str)},
+          {"annotations", Schema::map(str)},
+          {"ownerReferences", Schema::array(Schema::of(T::any))},
+          {"finalizers", Schema::array(str)},
+          {"managedFields", Schema::array(Schema::of(T::any))},
+      },
+      "ObjectMeta");
 }
 
 // certificates.k8s.io/v1 CertificateSigningRequest, every field of the v1 API.
 Schema csr_schema() {
   const Schema str = Schema::of(T::string);
-  const Schema condition = Schema::object({
-      {"type", str},
-      {"status", str},
-      {"reason", str},
-      {"message", str},
-      {"lastUpdateTime", Schema::of(T::time)},
-      {"lastTransitionTime", Schema::of(T::time)},
-  });
-  return Schema::object({
-      {"apiVersion", str},
-      {"kind", str},
-      {"metadata", object_meta_schema()},
-      {"spec", Schema::object({
-                   {"request", Schema::of(T::bytes)},
-                   {"signerName", str},
-                   {"expirationSeconds", Schema::of(T::integer)},
-                   {"usages", Schema::array(str)},
-                   {"username", str},
-                   {"uid", str},
-                   {"groups", Schema::array(str)},
-                   {"extra", Schema::map(Schema::array(str))},
-               })},
-      {"status", Schema::object({
-                     {"conditions", Schema::array(condition)},
-                     {"certificate", Schema::of(T::bytes)},
-                 })},
-  });
+  const Schema condition = Schema::object(
+      {
+          {"type", str},
+          {"status", str},
+          {"reason", str},
+          {"message", str},
+          {"lastUpdateTime", Schema::of(T::time)},
+          {"lastTransitionTime", Schema::of(T::time)},
+      },
+      "CertificateSigningRequestCondition");
+  return Schema::object(
+      {
+          {"apiVersion", str},
+          {"kind", str},
+          {"metadata", object_meta_schema()},
+          {"spec", Schema::object(
+                       {
+                           {"request", Schema::of(T::bytes)},
+                           {"signerName", str},
+                           {"expirationSeconds", Schema::of(T::int32)},
+                           {"usages", Schema::array(str)},
+                           {"username", str},
+                           {"uid", str},
+                           {"groups", Schema::array(str)},
+                           {"extra", Schema::map(Schema::array(str))},
+                       },
+                       "CertificateSigningRequestSpec")},
+          {"status", Schema::object(
+                         {
+                             {"conditions", Schema::array(condition)},
+                             {"certificate", Schema::of(T::bytes)},
+                         },
+                         "CertificateSigningRequestStatus")},
+      },
+      "CertificateSigningRequest");
 }
 
-// coordination.k8s.io/v1 Lease. acquireTime and renewTime are MicroTimes (RFC 3339 with
-// microseconds), kept as the client wrote them.
+// coordination.k8s.io/v1 Lease. acquireTime and renewTime are MicroTimes.
 Schema lease_schema() {
   const Schema str = Schema::of(T::string);
-  return Schema::object({
-      {"apiVersion", str},
-      {"kind", str},
-      {"metadata", object_meta_schema()},
-      {"spec", Schema::object({
-                   {"holderIdentity", str},
-                   {"leaseDurationSeconds", Schema::of(T::integer)},
-                   {"acquireTime", Schema::of(T::time)},
-                   {"renewTime", Schema::of(T::time)},
-                   {"leaseTransitions", Schema::of(T::integer)},
-                   {"strategy", str},
-                   {"preferredHolder", str},
-               })},
-  });
+  return Schema::object(
+      {
+          {"apiVersion", str},
+          {"kind", str},
+          {"metadata", object_meta_schema()},
+          {"spec", Schema::object(
+                       {
+                           {"holderIdentity", str},
+                           {"leaseDurationSeconds", Schema::of(T::int32)},
+                           {"acquireTime", Schema::of(T::micro_time)},
+                           {"renewTime", Schema::of(T::micro_time)},
+                           {"leaseTransitions", Schema::of(T::int32)},
+                           {"strategy", str},
+                           {"preferredHolder", str},
+                       },
+                       "LeaseSpec")},
+      },
+      "Lease");
+}
+
+Schema role_schema(bool cluster) {
+  const Schema str = Schema::of(T::string);
+  const Schema strings = Schema::array(str);
+  const Schema rule = Schema::object({{"verbs", strings},
+                                      {"apiGroups", strings},
+                                      {"resources", strings},
+                                      {"resourceNames", strings},
+                                      {"nonResourceURLs", strings}},
+                                     "PolicyRule");
+  std::map<std::string, Schema> fields{
+      {"apiVersion", str}, {"kind", str}, {"metadata", object_meta_schema()}, {"rules", Schema::array(rule)}};
+  if (cluster)
+    fields.emplace("aggregationRule",
+                   Schema::object({{"clusterRoleSelectors", Schema::array(Schema::of(T::any))}}, "AggregationRule"));
+  return Schema::object(std::move(fields), cluster ? "ClusterRole" : "Role");
+}
+
+Schema role_binding_schema(bool cluster) {
+  const Schema str = Schema::of(T::string);
+  const Schema subject =
+      Schema::object({{"kind", str}, {"apiGroup", str}, {"name", str}, {"namespace", str}}, "Subject");
+  return Schema::object({{"apiVersion", str},
+                         {"kind", str},
+                         {"metadata", object_meta_schema()},
+                         {"subjects", Schema::array(subject)},
+                         {"roleRef", Schema::object({{"apiGroup", str}, {"kind", str}, {"name", str}}, "RoleRef")}},
+                        cluster ? "ClusterRoleBinding" : "RoleBinding");
+}
+
+// core/v1 Event: what client-go's recorder and `kubectl create` send.
+Schema event_schema() {
+  const Schema str = Schema::of(T::string);
+  const Schema reference = Schema::object({{"kind", str},
+                                           {"namespace", str},
+                                           {"name", str},
+                                           {"uid", str},
+                                           {"apiVersion", str},
+                                           {"resourceVersion", str},
+                                           {"fieldPath", str}},
+                                          "ObjectReference");
+  return Schema::object(
+      {
+          {"apiVersion", str},
+          {"kind", str},
+          {"metadata", object_meta_schema()},
+          {"involvedObject", reference},
+          {"reason", str},
+          {"message", str},
+          {"source", Schema::object({{"component", str}, {"host", str}}, "EventSource")},
+          {"firstTimestamp", Schema::of(T::time)},
+          {"lastTimestamp", Schema::of(T::time)},
+          {"count", Schema::of(T::int32)},
+          {"type", str},
+          {"eventTime", Schema::of(T::micro_time)},
+          {"series", Schema::object({{"count", Schema::of(T::int32)}, {"lastObservedTime", Schema::of(T::micro_time)}},
+                                    "EventSeries")},
+          {"action", str},
+          {"related", reference},
+          {"reportingComponent", str},
+          {"reportingInstance", str},
+      },
+      "Event");
+}
+
+Schema access_review_schema() {
+  const Schema str = Schema::of(T::string);
+  return Schema::object(
+      {
+          {"apiVersion", str},
+          {"kind", str},
+          {"metadata", object_meta_schema()},
+          {"spec", Schema::object({{"resourceAttributes", Schema::object({{"namespace", str},
+                                                                           {"verb", str},
+                                                                           {"group", str},
+                                                                           {"version", str},
+                                                                           {"resource", str},
+                                                                           {"subresource", str},
+                                                                           {"name", str},
+                                                                           {"fieldSelector", Schema::of(T::any)},
+                                                                           {"labelSelector", Schema::of(T::any)}},
+                                                                          "ResourceAttributes")},
+                                   {"nonResourceAttributes",
+                                    Schema::object({{"path", str}, {"verb", str}}, "NonResourceAttributes")}},
+                                  "SelfSubjectAccessReviewSpec")},
+          {"status", Schema::of(T::any)},
+      },
+      "SelfSubjectAccessReview");
 }
 
 namespace {
@@ -97,9 +204,12 @@ const char* go_type(const Schema& s) {
   switch (s.type) {
     case T::string:
     case T::time:
+    case T::micro_time:
       return "string";
     case T::integer:
       return "int64";
+    case T::int32:
+      return "int32";
     case T::boolean:
       return "bool";
     case T::bytes:
@@ -118,25 +228,50 @@ const char* go_type(const Schema& s) {
 
 class Walker {
  public:
-  Walker(std::string prefix, std::vector<std::string>& unknown)
-      : prefix_(std::move(prefix)), unknown_(unknown) {}
+  Walker(std::string top_struct, std::vector<std::string>& unknown)
+      : top_struct_(std::move(top_struct)), unknown_(unknown) {}
 
   // Returns false (and sets error_) on a type mismatch. Null members are dropped, as Go
-  // leaves the zero value.
-  bool walk(json::value& v, const Schema& s, const std::string& path) {
+  // leaves the zero value. `in_struct` is the Go type holding the current field, which
+  // encoding/json names in its errors (UnmarshalTypeError.Struct).
+  bool walk(json::value& v, const Schema& s, const std::string& path, const std::string& in_struct) {
     switch (s.type) {
       case T::any:
         return true;
       case T::string:
-        return v.is_string() || mismatch(v, s, path);
+        return v.is_string() || mismatch(json_kind(v), s, path, in_struct);
       case T::time:
-        return v.is_string() || v.is_null() || mismatch(v, s, path);
+      case T::micro_time: {
+        if (v.is_null()) return true;
+        // metav1.Time.UnmarshalJSON: a JSON string, then time.Parse; its errors come back bare.
+        if (!v.is_string()) {
+          error_ = std::string("json: cannot unmarshal ") + json_kind(v) + " into Go value of type string";
+          return false;
+        }
+        if (auto why = go_time_parse_error(s.type == T::time ? kRfc3339 : kRfc3339Micro, v.get_string())) {
+          error_ = *why;
+          return false;
+        }
+        return true;
+      }
       case T::boolean:
-        return v.is_bool() || mismatch(v, s, path);
+        return v.is_bool() || mismatch(json_kind(v), s, path, in_struct);
       case T::integer:
-        return v.is_int64() || v.is_uint64() || mismatch(v, s, path);
+      case T::int32: {
+        if (!v.is_number()) return mismatch(json_kind(v), s, path, in_struct);
+        // The number itself is named when it does not fit: "number 3000000000".
+        const std::string literal = "number " + json::serialize(v);
+        if (v.is_double()) return mismatch(literal, s, path, in_struct);
+        if (v.is_uint64() && v.get_uint64() > static_cast<std::uint64_t>(INT64_MAX))
+          return mismatch(literal, s, path, in_struct);
+        if (s.type == T::int32) {
+          const long long n = v.is_int64() ? v.get_int64() : static_cast<long long>(v.get_uint64());
+          if (n < INT32_MIN || n > INT32_MAX) return mismatch(literal, s, path, in_struct);
+        }
+        return true;
+      }
       case T::bytes: {
-        if (!v.is_string()) return mismatch(v, s, path);
+        if (!v.is_string()) return mismatch(json_kind(v), s, path, in_struct);
         std::size_t bad = 0;
         if (!base64_decode(v.get_string(), &bad)) {
           error_ = "illegal base64 data at input byte " + std::to_string(bad);
@@ -145,19 +280,20 @@ class Walker {
         return true;
       }
       case T::array: {
-        if (!v.is_array()) return mismatch(v, s, path);
+        if (!v.is_array()) return mismatch(json_kind(v), s, path, in_struct);
         for (auto& item : v.get_array())
-          if (!walk(item, *s.item, path)) return false;
+          if (!walk(item, *s.item, path, in_struct)) return false;
         return true;
       }
       case T::map: {
-        if (!v.is_object()) return mismatch(v, s, path);
+        if (!v.is_object()) return mismatch(json_kind(v), s, path, in_struct);
         for (auto& kv : v.get_object())
-          if (!walk(kv.value(), *s.item, path + "." + std::string(kv.key()))) return false;
+          if (!walk(kv.value(), *s.item, path + "." + std::string(kv.key()), in_struct)) return false;
         return true;
       }
       case T::object: {
-        if (!v.is_object()) return mismatch(v, s, path);
+        if (!v.is_object()) return mismatch(json_kind(v), s, path, in_struct);
+        const std::string& here = s.go_struct.empty() ? top_struct_ : s.go_struct;
         auto& o = v.get_object();
         std::vector<std::string> drop;
         for (auto& kv : o) {
@@ -167,9 +303,9 @@ class Walker {
           if (f == s.fields.end()) {
             unknown_.push_back(child);
             drop.push_back(key);
-          } else if (kv.value().is_null() && f->second.type != T::time) {
+          } else if (kv.value().is_null() && f->second.type != T::time && f->second.type != T::micro_time) {
             drop.push_back(key);
-          } else if (!walk(kv.value(), f->second, child)) {
+          } else if (!walk(kv.value(), f->second, child, here)) {
             return false;
           }
         }
@@ -183,13 +319,13 @@ class Walker {
   const std::string& error() const { return error_; }
 
  private:
-  bool mismatch(const json::value& v, const Schema& s, const std::string& path) {
-    error_ = std::string("json: cannot unmarshal ") + json_kind(v) + " into Go struct field " + prefix_ +
-             "." + path + " of type " + go_type(s);
+  bool mismatch(const std::string& what, const Schema& s, const std::string& path, const std::string& in_struct) {
+    error_ = "json: cannot unmarshal " + what + " into Go struct field " + in_struct + "." + path + " of type " +
+             go_type(s);
     return false;
   }
 
-  std::string prefix_;
+  std::string top_struct_;
   std::vector<std::string>& unknown_;
   std::string error_;
 };
@@ -215,7 +351,7 @@ Expected<Decoded> decode_object(std::string_view body, const Schema& schema, con
 
   std::vector<std::string> unknown;
   Walker w(kind, unknown);
-  if (!w.walk(v, schema, ""))
+  if (!w.walk(v, schema, "", kind))
     return bad_request(kind + " in version \"" + api_version.substr(api_version.find('/') + 1) +
                        "\" cannot be handled as a " + kind + ": " + w.error());
   Decoded out;

@@ -55,7 +55,7 @@ TEST(ObjectDecoder, TypeErrorsAndBadBase64AreBadRequests) {
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().code, 400u);
   EXPECT_NE(t.error().message.find("cannot unmarshal number into Go struct field "
-                                   "CertificateSigningRequest.spec.signerName of type string"),
+                                   "CertificateSigningRequestSpec.spec.signerName of type string"),
             std::string::npos)
       << t.error().message;
   auto b = decode(R"({"spec":{"request":"@@@@"}})");

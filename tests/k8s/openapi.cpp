@@ -11,7 +11,7 @@ namespace json = boost::json;
 namespace {
 
 // Bump when the documents change: clients cache a group-version's document by this hash.
-constexpr const char* kHash = "k8s-api-double-1";
+constexpr const char* kHash = "k8s-api-double-2";
 
 json::object query_param(const char* name, const char* description) {
   return {{"name", name},
@@ -76,32 +76,60 @@ json::object certificates_v1() {
   return document(std::move(paths));
 }
 
+// The list/create/read/replace/patch/delete operations of a plain resource, named as the
+// real OpenAPI names them (listCoreV1NamespacedEvent, createRbacAuthorizationV1ClusterRole...).
+void crud(json::object& paths, const std::string& prefix, const std::string& op_group, const char* kind,
+          bool namespaced, bool writable, const char* group, const char* plural) {
+  const json::object gvk{{"group", group}, {"version", "v1"}, {"kind", kind}};
+  const std::string scope = namespaced ? "Namespaced" : "";
+  const std::string base =
+      prefix + (namespaced ? "/namespaces/{namespace}/" : "/") + plural;
+  const auto id = [&](const char* verb, const std::string& suffix = "") {
+    return std::string(verb) + op_group + scope + kind + suffix;
+  };
+  json::object collection{{"get", operation("list", id("list").c_str(), gvk, false)}};
+  json::object item{{"get", operation("get", id("read").c_str(), gvk, false)},
+                    {"delete", operation("delete", id("delete").c_str(), gvk, false)}};
+  if (writable) {
+    collection["post"] = operation("post", id("create").c_str(), gvk, true);
+    collection["delete"] = operation("deletecollection", id("deletecollection").c_str(), gvk, false);
+    item["put"] = operation("put", id("replace").c_str(), gvk, true);
+    item["patch"] = operation("patch", id("patch").c_str(), gvk, true);
+  }
+  paths[base] = std::move(collection);
+  paths[base + "/{name}"] = std::move(item);
+  if (namespaced)
+    paths[prefix + "/" + plural] = json::object{
+        {"get", operation("list", (std::string("list") + op_group + kind + "ForAllNamespaces").c_str(), gvk, false)}};
+}
+
 json::object core_v1() {
-  const json::object gvk{{"group", ""}, {"version", "v1"}, {"kind", "Pod"}};
   json::object paths;
-  paths["/api/v1/pods"] =
-      json::object{{"get", operation("list", "listCoreV1PodForAllNamespaces", gvk, false)}};
-  paths["/api/v1/namespaces/{namespace}/pods"] =
-      json::object{{"get", operation("list", "listCoreV1NamespacedPod", gvk, false)}};
-  paths["/api/v1/namespaces/{namespace}/pods/{name}"] =
-      json::object{{"get", operation("get", "readCoreV1NamespacedPod", gvk, false)},
-                   {"delete", operation("delete", "deleteCoreV1NamespacedPod", gvk, false)}};
+  crud(paths, "/api/v1", "CoreV1", "Pod", true, false, "", "pods");
+  crud(paths, "/api/v1", "CoreV1", "Event", true, true, "", "events");
   return document(std::move(paths));
 }
 
 json::object coordination_v1() {
-  const json::object gvk{{"group", "coordination.k8s.io"}, {"version", "v1"}, {"kind", "Lease"}};
-  const std::string base = "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases";
   json::object paths;
-  paths["/apis/coordination.k8s.io/v1/leases"] =
-      json::object{{"get", operation("list", "listCoordinationV1LeaseForAllNamespaces", gvk, false)}};
-  paths[base] = json::object{{"get", operation("list", "listCoordinationV1NamespacedLease", gvk, false)},
-                             {"post", operation("post", "createCoordinationV1NamespacedLease", gvk, true)}};
-  paths[base + "/{name}"] =
-      json::object{{"get", operation("get", "readCoordinationV1NamespacedLease", gvk, false)},
-                   {"put", operation("put", "replaceCoordinationV1NamespacedLease", gvk, true)},
-                   {"patch", operation("patch", "patchCoordinationV1NamespacedLease", gvk, true)},
-                   {"delete", operation("delete", "deleteCoordinationV1NamespacedLease", gvk, false)}};
+  crud(paths, "/apis/coordination.k8s.io/v1", "CoordinationV1", "Lease", true, true, "coordination.k8s.io", "leases");
+  return document(std::move(paths));
+}
+
+json::object apps_v1() {
+  json::object paths;
+  crud(paths, "/apis/apps/v1", "AppsV1", "StatefulSet", true, false, "apps", "statefulsets");
+  return document(std::move(paths));
+}
+
+json::object rbac_v1() {
+  json::object paths;
+  const std::string prefix = "/apis/rbac.authorization.k8s.io/v1";
+  const char* g = "rbac.authorization.k8s.io";
+  crud(paths, prefix, "RbacAuthorizationV1", "ClusterRole", false, true, g, "clusterroles");
+  crud(paths, prefix, "RbacAuthorizationV1", "ClusterRoleBinding", false, true, g, "clusterrolebindings");
+  crud(paths, prefix, "RbacAuthorizationV1", "Role", true, true, g, "roles");
+  crud(paths, prefix, "RbacAuthorizationV1", "RoleBinding", true, true, g, "rolebindings");
   return document(std::move(paths));
 }
 
@@ -109,7 +137,8 @@ json::object coordination_v1() {
 
 json::object openapi_v3_root() {
   json::object paths;
-  for (const char* gv : {"api/v1", "apis/certificates.k8s.io/v1", "apis/coordination.k8s.io/v1"})
+  for (const char* gv : {"api/v1", "apis/certificates.k8s.io/v1", "apis/coordination.k8s.io/v1", "apis/apps/v1",
+                         "apis/rbac.authorization.k8s.io/v1"})
     paths[gv] = json::object{{"serverRelativeURL", std::string("/openapi/v3/") + gv + "?hash=" + kHash}};
   return {{"paths", std::move(paths)}};
 }
@@ -118,6 +147,8 @@ std::optional<json::object> openapi_v3_group_version(const std::string& gv_path)
   if (gv_path == "apis/certificates.k8s.io/v1") return certificates_v1();
   if (gv_path == "api/v1") return core_v1();
   if (gv_path == "apis/coordination.k8s.io/v1") return coordination_v1();
+  if (gv_path == "apis/apps/v1") return apps_v1();
+  if (gv_path == "apis/rbac.authorization.k8s.io/v1") return rbac_v1();
   return std::nullopt;
 }
 

@@ -7,7 +7,7 @@
 namespace distls::k8s_double {
 
 std::string usage() {
-  return R"(k8s_api_double: a Kubernetes API server test double (CertificateSigningRequests, Pods)
+  return R"(k8s_api_double: a Kubernetes API server test double (CertificateSigningRequests, Pods, RBAC, ...)
 
 usage: k8s_api_double --state-dir DIR [options]
 
@@ -15,6 +15,8 @@ usage: k8s_api_double --state-dir DIR [options]
   --listen ADDR:PORT         HTTPS listen address (default 127.0.0.1:0, a free port)
   --token TOKEN=USER[:G1,G2] a bearer token for USER with extra groups (repeatable); a USER
                              system:serviceaccount:NS:SA also gets its service-account groups
+  --rbac FILE                a JSON List (or one object) of Roles, ClusterRoles, RoleBindings and
+                             ClusterRoleBindings to load at start (repeatable)
   --admin-token TOKEN        the admin token (user "admin", group system:masters); default random
   --tls-cert F --tls-key F --tls-ca F
                              serve this cert instead of a generated one (all three together)
@@ -75,6 +77,8 @@ ParsedOptions parse_options(const std::vector<std::string>& args) {
       auto spec = parse_token_spec(value);
       if (!spec) return fail("--token " + value + ": expected TOKEN=USER[:GROUP1,GROUP2]");
       o.tokens.push_back(std::move(*spec));
+    } else if (name == "--rbac") {
+      o.rbac_files.emplace_back(value);
     } else if (name == "--admin-token") {
       if (value.empty()) return fail("--admin-token: empty");
       o.admin_token = value;

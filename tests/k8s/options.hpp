@@ -18,6 +18,7 @@ struct Options {
   boost::asio::ip::tcp::endpoint listen{boost::asio::ip::make_address("127.0.0.1"), 0};
   std::filesystem::path state_dir;
   std::vector<TokenSpec> tokens;
+  std::vector<std::filesystem::path> rbac_files;  // JSON Lists of RBAC objects, loaded at start
   std::string admin_token;  // "" picks a random one
   std::optional<std::filesystem::path> tls_cert, tls_key, tls_ca;
   std::vector<std::string> sans;

@@ -352,4 +352,50 @@ Expected<json::object> delete_options_from_protobuf(std::string_view body) {
   return opts;
 }
 
+// k8s.io/api/authorization/v1/generated.proto: SelfSubjectAccessReview {spec = 2}; its
+// spec {resourceAttributes = 1, nonResourceAttributes = 2}; ResourceAttributes {namespace
+// = 1, verb = 2, group = 3, version = 4, resource = 5, subresource = 6, name = 7};
+// NonResourceAttributes {path = 1, verb = 2}. Field and label selectors are not kept.
+Expected<json::object> access_review_from_protobuf(std::string_view body) {
+  auto env = open_envelope(body);
+  if (!env) return env.error();
+  if (!env->kind.empty() && env->kind != "SelfSubjectAccessReview")
+    return bad_request("the protobuf body holds " + env->api_version + " " + env->kind +
+                       ", not a SelfSubjectAccessReview");
+  json::object spec;
+  const auto strings = [](std::string_view msg, std::initializer_list<std::pair<std::uint32_t, const char*>> names,
+                          json::object& into) {
+    return each_field(msg, [&](const Field& f) {
+      for (const auto& [n, key] : names)
+        if (f.wire == 2 && f.number == n) put_string(into, key, f.bytes);
+      return true;
+    });
+  };
+  const bool ok = each_field(env->raw, [&](const Field& f) {
+    if (f.wire != 2 || f.number != 2) return true;
+    return each_field(f.bytes, [&](const Field& s) {
+      if (s.wire == 2 && s.number == 1) {
+        json::object attrs;
+        if (!strings(s.bytes,
+                     {{1, "namespace"}, {2, "verb"}, {3, "group"}, {4, "version"}, {5, "resource"},
+                      {6, "subresource"}, {7, "name"}},
+                     attrs))
+          return false;
+        spec["resourceAttributes"] = std::move(attrs);
+      }
+      if (s.wire == 2 && s.number == 2) {
+        json::object attrs;
+        if (!strings(s.bytes, {{1, "path"}, {2, "verb"}}, attrs)) return false;
+        spec["nonResourceAttributes"] = std::move(attrs);
+      }
+      return true;
+    });
+  });
+  if (!ok) return bad_request("malformed protobuf SelfSubjectAccessReview");
+  return json::object{{"apiVersion", "authorization.k8s.io/v1"},
+                      {"kind", "SelfSubjectAccessReview"},
+                      {"metadata", json::object{}},
+                      {"spec", std::move(spec)}};
+}
+
 }  // namespace distls::k8s_double

@@ -26,6 +26,9 @@ inline constexpr std::string_view kProtobufMediaType = "application/vnd.kubernet
 // encoding's omitempty would.
 Expected<boost::json::object> csr_from_protobuf(std::string_view body);
 
+// An authorization.k8s.io/v1 SelfSubjectAccessReview (`kubectl auth can-i` sends one).
+Expected<boost::json::object> access_review_from_protobuf(std::string_view body);
+
 // A meta/v1 DeleteOptions (only preconditions are kept).
 Expected<boost::json::object> delete_options_from_protobuf(std::string_view body);
 

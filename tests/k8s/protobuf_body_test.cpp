@@ -1,6 +1,7 @@
 #include "tests/k8s/protobuf_body.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "tests/k8s/base64.hpp"
 #include "tests/k8s/json_util.hpp"
@@ -83,6 +84,25 @@ TEST(ProtobufBody, DeleteOptionsPreconditions) {
   ASSERT_TRUE(r);
   EXPECT_EQ(string_at(*r, {"preconditions", "uid"}), "uid-1");
   EXPECT_EQ(string_at(*r, {"preconditions", "resourceVersion"}), "42");
+}
+
+TEST(ProtobufBody, SelfSubjectAccessReviewAsKubectlAuthCanISendsIt) {
+  const std::string attrs = bytes_field(1, "app") + bytes_field(2, "list") + bytes_field(3, "") +
+                            bytes_field(5, "pods") + bytes_field(6, "") + bytes_field(7, "");
+  const std::string spec = bytes_field(1, attrs);
+  auto review = access_review_from_protobuf(
+      envelope("SelfSubjectAccessReview", "authorization.k8s.io/v1", bytes_field(1, "") + bytes_field(2, spec)));
+  ASSERT_TRUE(review) << review.error().message;
+  EXPECT_EQ((*review).at("spec"),
+            json::parse(R"({"resourceAttributes":{"namespace":"app","verb":"list","resource":"pods"}})"));
+  const std::string non_resource = bytes_field(2, bytes_field(1, "/apis") + bytes_field(2, "get"));
+  review = access_review_from_protobuf(
+      envelope("SelfSubjectAccessReview", "authorization.k8s.io/v1", bytes_field(2, non_resource)));
+  ASSERT_TRUE(review);
+  EXPECT_EQ((*review).at("spec").at("nonResourceAttributes").at("path").as_string(), "/apis");
+  EXPECT_FALSE(access_review_from_protobuf(envelope("Pod", "v1", "")));
+  EXPECT_FALSE(access_review_from_protobuf(
+      envelope("SelfSubjectAccessReview", "authorization.k8s.io/v1", bytes_field(2, "\xff"))));
 }
 
 }  // namespace

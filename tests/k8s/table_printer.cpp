@@ -1,5 +1,6 @@
 #include "tests/k8s/table_printer.hpp"
 
+#include <cctype>
 #include <ctime>
 #include <optional>
 
@@ -159,18 +160,92 @@ json::array lease_cells(const json::object& lease, std::chrono::system_clock::ti
           json::value(age(lease, now))};
 }
 
+json::array statefulset_columns() {
+  return {
+      column("Name", "string", "name", "Name must be unique within a namespace."),
+      column("Ready", "string", "", "Number of the pod with ready state"),
+      column("Age", "string", "",
+             "CreationTimestamp is a timestamp representing the server time when this object was created."),
+  };
+}
+
+long long number_at(const json::object& o, const char* parent, const char* key) {
+  const auto* p = object_at(o, {parent});
+  const auto* v = p != nullptr ? p->if_contains(key) : nullptr;
+  return v != nullptr && v->is_number() ? v->to_number<long long>() : 0;
+}
+
+json::array statefulset_cells(const json::object& sts, std::chrono::system_clock::time_point now) {
+  return {json::value(name_of(sts)),
+          json::value(std::to_string(number_at(sts, "status", "readyReplicas")) + "/" +
+                      std::to_string(number_at(sts, "spec", "replicas"))),
+          json::value(age(sts, now))};
+}
+
+// pkg/printers/internalversion printEvent: LAST SEEN, TYPE, REASON, OBJECT, MESSAGE.
+json::array event_columns() {
+  return {
+      column("Last Seen", "string", "", "The last time the event was seen"),
+      column("Type", "string", "", "Type of this event (Normal, Warning), new types could be added in the future."),
+      column("Reason", "string", "", "reason is why the action was taken. It is human-readable."),
+      column("Object", "string", "", "The object this Event is about."),
+      column("Message", "string", "", "A human-readable description of the status of this operation."),
+  };
+}
+
+json::array event_cells(const json::object& e, std::chrono::system_clock::time_point now) {
+  std::string seen = "<unknown>";
+  for (const char* f : {"lastTimestamp", "eventTime", "firstTimestamp"})
+    if (const auto t = parse_time(string_at(e, {f}))) {
+      seen = human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - *t));
+      break;
+    }
+  std::string kind = string_at(e, {"involvedObject", "kind"});
+  for (auto& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return {json::value(seen), json::value(string_at(e, {"type"})), json::value(string_at(e, {"reason"})),
+          json::value(kind + "/" + string_at(e, {"involvedObject", "name"})),
+          json::value(string_at(e, {"message"}))};
+}
+
+json::array generic_columns() {
+  return {
+      column("Name", "string", "name", "Name must be unique within a namespace."),
+      column("Age", "string", "",
+             "CreationTimestamp is a timestamp representing the server time when this object was created."),
+  };
+}
+
+json::array generic_cells(const json::object& obj, std::chrono::system_clock::time_point now) {
+  return {json::value(name_of(obj)), json::value(age(obj, now))};
+}
+
 }  // namespace
 
 json::object to_table(const ResourceType& type, const std::vector<const json::object*>& objects,
                       const std::string& list_rv, const TableOptions& opts) {
-  const bool csr = &type == &csr_type();
-  const bool lease = &type == &lease_type();
+  using Cells = json::array (*)(const json::object&, std::chrono::system_clock::time_point);
+  Cells cells = &generic_cells;
+  json::array columns = generic_columns();
+  if (&type == &csr_type()) {
+    cells = &csr_cells;
+    columns = csr_columns();
+  } else if (&type == &lease_type()) {
+    cells = &lease_cells;
+    columns = lease_columns();
+  } else if (&type == &pod_type()) {
+    cells = &pod_cells;
+    columns = pod_columns();
+  } else if (&type == &statefulset_type()) {
+    cells = &statefulset_cells;
+    columns = statefulset_columns();
+  } else if (&type == &event_type()) {
+    cells = &event_cells;
+    columns = event_columns();
+  }
   json::array rows;
   for (const auto* obj : objects) {
     json::object row;
-    row["cells"] = csr     ? csr_cells(*obj, opts.now)
-                   : lease ? lease_cells(*obj, opts.now)
-                           : pod_cells(*obj, opts.now);
+    row["cells"] = cells(*obj, opts.now);
     if (opts.include == IncludeObject::object) {
       json::object full = *obj;
       full["kind"] = type.kind;
@@ -188,7 +263,7 @@ json::object to_table(const ResourceType& type, const std::vector<const json::ob
   table["kind"] = "Table";
   table["apiVersion"] = "meta.k8s.io/" + opts.version;
   table["metadata"] = json::object{{"resourceVersion", list_rv}};
-  table["columnDefinitions"] = csr ? csr_columns() : lease ? lease_columns() : pod_columns();
+  table["columnDefinitions"] = std::move(columns);
   table["rows"] = std::move(rows);
   return table;
 }

@@ -60,7 +60,8 @@ std::optional<TokenSpec> parse_token_spec(std::string_view text) {
 
 const TokenRegistry::Entry& TokenRegistry::add(std::string token, const std::string& user,
                                                const std::vector<std::string>& extra_groups,
-                                               std::optional<std::chrono::seconds> ttl) {
+                                               std::optional<std::chrono::seconds> ttl,
+                                               std::optional<BoundPod> pod) {
   if (token.empty()) token = ids_.token();
   Entry e;
   e.token = token;
@@ -72,6 +73,18 @@ const TokenRegistry::Entry& TokenRegistry::add(std::string token, const std::str
   for (const auto& g : extra_groups) add_unique(e.user.groups, g);
   add_unique(e.user.groups, "system:authenticated");
   if (ttl) e.expires = now_() + *ttl;
+  if (pod) {
+    e.user.extra[kPodNameKey] = {pod->name};
+    e.user.extra[kPodUidKey] = {pod->uid};
+    if (!pod->node.empty()) {
+      auto [node, fresh_node] = node_uids_.try_emplace(pod->node, std::string());
+      if (fresh_node) node->second = ids_.uid();
+      e.user.extra[kNodeNameKey] = {pod->node};
+      e.user.extra[kNodeUidKey] = {node->second};
+    }
+    e.user.extra[kCredentialIdKey] = {"JTI=" + ids_.uid()};
+    e.pod = std::move(pod);
+  }
   auto& slot = tokens_[token];
   slot = std::move(e);
   return slot;
@@ -80,8 +93,12 @@ const TokenRegistry::Entry& TokenRegistry::add(std::string token, const std::str
 bool TokenRegistry::revoke(const std::string& token) { return tokens_.erase(token) > 0; }
 
 std::size_t TokenRegistry::revoke_user(const std::string& user, const std::string& keep) {
-  return std::erase_if(tokens_,
-                       [&](const auto& kv) { return kv.second.user.name == user && kv.first != keep; });
+  const auto kept = tokens_.find(keep);
+  const std::string pod = kept != tokens_.end() && kept->second.pod ? kept->second.pod->name : "";
+  return std::erase_if(tokens_, [&](const auto& kv) {
+    const std::string other = kv.second.pod ? kv.second.pod->name : "";
+    return kv.second.user.name == user && kv.first != keep && other == pod;
+  });
 }
 
 std::optional<UserInfo> TokenRegistry::authenticate(std::string_view authorization) const {
@@ -97,6 +114,13 @@ std::optional<UserInfo> TokenRegistry::authenticate(std::string_view authorizati
   const auto it = tokens_.find(std::string(token));
   if (it == tokens_.end()) return std::nullopt;
   if (it->second.expires && now_() >= *it->second.expires) return std::nullopt;
+  // pkg/serviceaccount/claims.go Validate: the bound pod must still exist with the uid
+  // the token names ("Token has been invalidated").
+  if (const auto& pod = it->second.pod) {
+    if (!pod_uid_) return std::nullopt;
+    const auto uid = pod_uid_(pod->ns, pod->name);
+    if (!uid || *uid != pod->uid) return std::nullopt;
+  }
   return it->second.user;
 }
 
