@@ -62,6 +62,21 @@ std::string url_escape(std::string_view s) {
   return out;
 }
 
+std::string expect_server_name(SSL* ssl, const std::string& name) {
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (name.find('\0') != std::string::npos) return "server name '" + name.substr(0, name.find('\0')) + "\\0...' holds a NUL";
+  if (is_ip_literal(name)) {
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) != 1) return "'" + name + "' cannot be checked as an IP address";
+    return "";
+  }
+  // OpenSSL refuses names it cannot check (an embedded NUL, over 255 bytes for SNI):
+  // each refusal is an error, never a connection to an unchecked server.
+  if (name.empty() || X509_VERIFY_PARAM_set1_host(param, name.data(), name.size()) != 1)
+    return "server name '" + name + "' cannot be checked";
+  if (SSL_set_tlsext_host_name(ssl, name.c_str()) != 1) return "server name '" + name + "' cannot be sent (SNI)";
+  return "";
+}
+
 std::string Result::reason() const {
   if (const auto* s = status_object(body)) return string_field(*s, "reason");
   return "";
@@ -107,33 +122,29 @@ Client::Client(asio::any_io_executor ex, Connection conn, Logger& log, Metrics& 
 
 namespace {
 
-asio::awaitable<boost::system::error_code> open_stream(Stream& stream, const Connection& conn,
-                                                       std::chrono::milliseconds timeout) {
+// Connects and shakes hands; the error says what failed, "" when the stream is ready.
+asio::awaitable<std::string> open_stream(Stream& stream, const Connection& conn, std::chrono::milliseconds timeout) {
+  // Before connecting: a name OpenSSL will not check would leave the server unchecked.
+  if (auto err = expect_server_name(stream.native_handle(), conn.tls_server_name.empty() ? conn.host : conn.tls_server_name);
+      !err.empty())
+    co_return "checking " + conn.describe() + ": " + err;
   auto& tcp_stream = beast::get_lowest_layer(stream);
   tcp_stream.expires_after(timeout);
+  auto failed = [&](const boost::system::error_code& ec) { return "connecting to " + conn.describe() + ": " + ec.message(); };
   boost::system::error_code ec;
   const auto addr = asio::ip::make_address(conn.host, ec);
   if (!ec) {
     auto [cec] = co_await tcp_stream.async_connect(tcp::endpoint(addr, conn.port), as_tuple(use_awaitable));
-    if (cec) co_return cec;
+    if (cec) co_return failed(cec);
   } else {
     tcp::resolver resolver(co_await asio::this_coro::executor);
     auto [rec, results] = co_await resolver.async_resolve(conn.host, std::to_string(conn.port), as_tuple(use_awaitable));
-    if (rec) co_return rec;
+    if (rec) co_return failed(rec);
     auto [cec, ep] = co_await tcp_stream.async_connect(results, as_tuple(use_awaitable));
-    if (cec) co_return cec;
-  }
-  const std::string& name = conn.tls_server_name.empty() ? conn.host : conn.tls_server_name;
-  SSL* ssl = stream.native_handle();
-  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-  if (is_ip_literal(name)) {
-    X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
-  } else {
-    SSL_set_tlsext_host_name(ssl, name.c_str());
-    X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+    if (cec) co_return failed(cec);
   }
   auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, as_tuple(use_awaitable));
-  co_return hec;
+  co_return hec ? failed(hec) : std::string();
 }
 
 template <class Body>
@@ -147,11 +158,14 @@ void prepare(http::request<Body>& req, const Connection& conn) {
 
 }  // namespace
 
-asio::awaitable<Result> Client::once(http::verb verb, const std::string& target, const std::string& body, bool& sent) {
+asio::awaitable<Result> Client::once(http::verb verb, const std::string& target, const std::string& body, bool& sent,
+                                     std::chrono::milliseconds timeout) {
   Result r;
   Stream stream(ex_, *std::static_pointer_cast<asio::ssl::context>(tls_));
-  if (auto ec = co_await open_stream(stream, conn_, options_.timeout)) {
-    r.transport_error = "connecting to " + conn_.describe() + ": " + ec.message();
+  // One deadline for the whole exchange, connect to last byte.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (auto err = co_await open_stream(stream, conn_, timeout); !err.empty()) {
+    r.transport_error = std::move(err);
     co_return r;
   }
   http::request<http::string_body> req{verb, conn_.base_path + target, 11};
@@ -167,7 +181,7 @@ asio::awaitable<Result> Client::once(http::verb verb, const std::string& target,
   }
   req.keep_alive(false);
   req.prepare_payload();
-  beast::get_lowest_layer(stream).expires_after(options_.timeout);
+  beast::get_lowest_layer(stream).expires_at(deadline);
   auto [wec, wn] = co_await http::async_write(stream, req, as_tuple(use_awaitable));
   sent = wn > 0;
   if (wec) {
@@ -192,35 +206,40 @@ asio::awaitable<Result> Client::once(http::verb verb, const std::string& target,
 }
 
 asio::awaitable<Result> Client::request(http::verb verb, std::string target, std::optional<json::value> body) {
+  co_return co_await request(verb, std::move(target), std::move(body), options_);
+}
+
+asio::awaitable<Result> Client::request(http::verb verb, std::string target, std::optional<json::value> body,
+                                        ClientOptions budget) {
   const std::string payload = body ? json::serialize(*body) : std::string();
   std::mt19937 rng(std::random_device{}());
-  auto delay = options_.backoff;
+  auto delay = budget.backoff;
   Result r;
   for (int attempt = 1;; ++attempt) {
     bool sent = false;
-    r = co_await once(verb, target, payload, sent);
+    r = co_await once(verb, target, payload, sent, budget.timeout);
     const std::string code = r.transport_error.empty() ? std::to_string(r.status) : "transport";
     metrics_.counter("distls_k8s_requests_total",
                      "verb=\"" + std::string(http::to_string(verb)) + "\",code=\"" + code + "\"")++;
     const bool post = verb == http::verb::post;
     const bool retryable = (!r.transport_error.empty() && (!post || !sent)) || r.status == 429 ||
                            (!post && r.status >= 500);
-    if (!retryable || attempt >= options_.attempts) co_return r;
+    if (!retryable || attempt >= budget.attempts) co_return r;
     const auto wait = delay / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
                                        0, static_cast<long>(delay.count() / 2))(rng));
     log_.warn("k8s_retry", {{"verb", std::string(http::to_string(verb))}, {"target", target},
                             {"attempt", attempt}, {"error", r.describe()}, {"retry_in_ms", wait.count()}});
     asio::steady_timer t(ex_, wait);
     co_await t.async_wait(as_tuple(use_awaitable));
-    delay = std::min(delay * 2, options_.backoff_cap);
+    delay = std::min(delay * 2, budget.backoff_cap);
   }
 }
 
 asio::awaitable<WatchEnd> Client::watch(std::string target, WatchHandler handler, std::chrono::seconds limit) {
   WatchEnd end;
   Stream stream(ex_, *std::static_pointer_cast<asio::ssl::context>(tls_));
-  if (auto ec = co_await open_stream(stream, conn_, options_.timeout)) {
-    end.error = "connecting to " + conn_.describe() + ": " + ec.message();
+  if (auto err = co_await open_stream(stream, conn_, options_.timeout); !err.empty()) {
+    end.error = std::move(err);
     co_return end;
   }
   http::request<http::empty_body> req{http::verb::get, conn_.base_path + target, 11};

@@ -1,20 +1,18 @@
 #include "distls/signer.hpp"
 
-#include <map>
 #include <optional>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include "distls/api_time.hpp"
 #include "distls/base64.hpp"
 #include "distls/csr.hpp"
+#include "distls/json_pointer.hpp"
 #include "distls/k8s_csr_source.hpp"
-#include "distls/leader_election.hpp"
 #include "distls/pem.hpp"
 #include "distls/signing_ca.hpp"
 
@@ -23,24 +21,14 @@ namespace distls::k8s {
 namespace asio = boost::asio;
 namespace json = boost::json;
 namespace http = boost::beast::http;
+using jsonp::text;
 
 namespace {
 
-std::string str(const json::value& v, std::initializer_list<std::string_view> keys) {
-  const json::value* cur = &v;
-  for (auto k : keys) {
-    const auto* o = cur->if_object();
-    if (!o || !(cur = o->if_contains(k))) return "";
-  }
-  return cur->is_string() ? std::string(cur->as_string()) : "";
-}
-
 bool approved(const json::value& csr) {
-  const auto* status = csr.as_object().if_contains("status");
-  const auto* conds = status && status->is_object() ? status->as_object().if_contains("conditions") : nullptr;
-  if (!conds || !conds->is_array()) return false;
-  for (const auto& c : conds->as_array())
-    if (str(c, {"type"}) == "Approved" && str(c, {"status"}) != "False") return true;
+  if (const auto* conds = jsonp::array(csr, "/status/conditions"))
+    for (const auto& c : *conds)
+      if (text(c, "/type") == "Approved" && text(c, "/status") != "False") return true;
   return false;
 }
 
@@ -49,13 +37,54 @@ asio::awaitable<void> pause(std::chrono::milliseconds d) {
   co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
+std::string pods_path(const std::string& ns, const std::string& selector) {
+  return "/api/v1/namespaces/" + url_escape(ns) + "/pods?fieldSelector=" + url_escape(selector);
+}
+
 }  // namespace
 
-Signer::Signer(Client& client, SignerOptions o, Logger& log, Metrics& metrics, std::function<bool()> may_write)
-    : client_(client), o_(std::move(o)), log_(log), metrics_(metrics), may_write_(std::move(may_write)) {
+Signer::Signer(Client& client, SignerOptions o, Logger& log, Metrics& metrics, Tasks& tasks,
+               std::function<bool()> may_write)
+    : client_(client), o_(std::move(o)), log_(log), metrics_(metrics), tasks_(tasks), may_write_(std::move(may_write)) {
   metrics_.help("distls_signer_decisions_total", "CSRs approved or denied, by decision and reason");
   metrics_.help("distls_signer_issued_total", "Certificates issued");
   metrics_.help("distls_signer_errors_total", "Errors while handling CSRs, by what failed");
+  metrics_.help("distls_signer_waiting", "CSRs waiting for their pod or its IP to reach the API");
+  metrics_.gauge("distls_signer_waiting") = 0;
+}
+
+asio::awaitable<void> Signer::record_event(const json::value& csr, bool warning, const std::string& reason,
+                                           const std::string& message) {
+  // A cluster-scoped object's Events live in "default" (client-go's recorder; the API
+  // refuses them elsewhere); `kubectl describe csr` finds them by involvedObject.
+  const auto now = std::chrono::system_clock::now();
+  const auto name = text(csr, "/metadata/name");
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, ".%llx",
+                static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()));
+  json::value event = json::object{
+      {"apiVersion", "v1"},
+      {"kind", "Event"},
+      {"metadata", json::object{{"name", name + suffix}, {"namespace", "default"}}},
+      {"involvedObject", json::object{{"apiVersion", "certificates.k8s.io/v1"},
+                                      {"kind", "CertificateSigningRequest"},
+                                      {"name", name},
+                                      {"uid", text(csr, "/metadata/uid")}}},
+      {"reason", reason},
+      {"message", message},
+      {"type", warning ? "Warning" : "Normal"},
+      {"source", json::object{{"component", "distls-signer"}}},
+      {"reportingComponent", "distls.io/signer"},
+      {"reportingInstance", o_.instance},
+      {"firstTimestamp", api_time(now)},
+      {"lastTimestamp", api_time(now)},
+      {"count", 1}};
+  auto r = co_await client_.request(http::verb::post, "/api/v1/namespaces/default/events", std::move(event));
+  if (!r.ok()) {
+    // The decision stands; only its explanation in `kubectl describe` is missing.
+    metrics_.counter("distls_signer_errors_total", "what=\"event\"")++;
+    log_.warn("signer_event_failed", {{"csr", name}, {"reason", reason}, {"error", r.describe()}});
+  }
 }
 
 asio::awaitable<bool> Signer::put_condition(const json::value& csr, const std::string& subresource,
@@ -65,14 +94,14 @@ asio::awaitable<bool> Signer::put_condition(const json::value& csr, const std::s
   if (!status.is_object()) status = json::object{};
   auto& conds = status.as_object()["conditions"];
   if (!conds.is_array()) conds = json::array{};
-  const auto now = micro_time(std::chrono::system_clock::now()).substr(0, 19) + "Z";
+  const auto now = api_time(std::chrono::system_clock::now());
   conds.as_array().push_back(json::object{{"type", type},
                                           {"status", "True"},
                                           {"reason", v.reason},
                                           {"message", v.message},
                                           {"lastUpdateTime", now},
                                           {"lastTransitionTime", now}});
-  const auto name = str(csr, {"metadata", "name"});
+  const auto name = text(csr, "/metadata/name");
   auto r = co_await client_.request(http::verb::put, std::string(kCsrPath) + "/" + name + "/" + subresource, next);
   if (!r.ok()) {
     // 409: someone else wrote first (another replica, an admin); the watch brings it.
@@ -88,13 +117,13 @@ asio::awaitable<bool> Signer::put_condition(const json::value& csr, const std::s
                          v.reason + "\"")++;
   }
   log_.info(type == "Approved" ? "csr_approved" : type == "Denied" ? "csr_denied" : "csr_failed",
-            {{"csr", name}, {"requester", str(csr, {"spec", "username"})}, {"reason", v.reason},
-             {"detail", v.message}});
+            {{"csr", name}, {"requester", text(csr, "/spec/username")}, {"reason", v.reason}, {"detail", v.message}});
+  co_await record_event(csr, type != "Approved", v.reason, type + ": " + v.message);
   co_return true;
 }
 
 asio::awaitable<void> Signer::sign(const json::value& csr, const CsrRequest& request) {
-  const auto name = str(csr, {"metadata", "name"});
+  const auto name = text(csr, "/metadata/name");
   std::string chain;
   try {
     const auto ca = certs::SigningCa::load(o_.ca_cert, o_.ca_key);
@@ -121,14 +150,52 @@ asio::awaitable<void> Signer::sign(const json::value& csr, const CsrRequest& req
   }
   metrics_.counter("distls_signer_issued_total")++;
   log_.info("csr_issued", {{"csr", name}, {"node", request.common_name}, {"ttl_s", request.ttl.count()}});
+  co_await record_event(csr, false, "Issued",
+                        "certificate for " + request.common_name + " valid " + std::to_string(request.ttl.count()) +
+                            "s issued by distls signer");
+}
+
+asio::awaitable<Verdict> Signer::judge(const CsrRequest& request) {
+  // Read with list (by name, by IP) only: the signer's RBAC grants nothing more, per
+  // namespace (deploy/: a RoleBinding in each namespace it serves).
+  auto by_name = co_await client_.request(http::verb::get, pods_path(request.ns, "metadata.name=" + request.pod_name));
+  // Not `ok ? co_await a : b`: GCC 12 mis-destroys temporaries of a co_await inside ?:.
+  Result by_ip = by_name;
+  if (by_name.ok()) by_ip = co_await client_.request(http::verb::get, pods_path(request.ns, "status.podIP=" + request.ip));
+  for (const auto* r : {&by_name, &by_ip}) {
+    if (r->ok()) continue;
+    if (r->status == 403)
+      co_return Verdict{Verdict::Kind::deny, "NamespaceNotServed",
+                        "this signer may not read the pods of namespace " + request.ns + " (" + r->describe() + ")"};
+    metrics_.counter("distls_signer_errors_total", "what=\"pods\"")++;
+    co_return Verdict{Verdict::Kind::wait, "PodLookupFailed", r->describe()};
+  }
+  auto verdict = check_pod(request, by_name.body, by_ip.body);
+  if (!verdict.approve() || request.dns.empty()) co_return verdict;
+  // DNS SANs: the pod's StatefulSet vouches for its hostname and subdomain.
+  const json::value* pod = nullptr;
+  if (const auto* items = jsonp::array(by_name.body, "/items"); items && !items->empty()) pod = &items->front();
+  const auto sts_name = pod ? controller_statefulset(*pod) : std::string();
+  if (sts_name.empty()) co_return check_dns(request, *pod, nullptr, o_.policy);
+  auto sts = co_await client_.request(
+      http::verb::get, "/apis/apps/v1/namespaces/" + url_escape(request.ns) +
+                           "/statefulsets?fieldSelector=" + url_escape("metadata.name=" + sts_name));
+  if (!sts.ok()) {
+    metrics_.counter("distls_signer_errors_total", "what=\"statefulsets\"")++;
+    co_return Verdict{Verdict::Kind::wait, "StatefulSetLookupFailed", sts.describe()};
+  }
+  const auto* items = jsonp::array(sts.body, "/items");
+  co_return check_dns(request, *pod, items && !items->empty() ? &items->front() : nullptr, o_.policy);
 }
 
 asio::awaitable<void> Signer::process(json::value csr) {
   if (!csr.is_object()) co_return;
-  const auto name = str(csr, {"metadata", "name"});
+  const auto name = text(csr, "/metadata/name");
   if (csr_state(csr).kind != CsrState::Kind::pending) co_return;
   const bool was_approved = approved(csr);
   auto reject = [&](const Verdict& v) -> asio::awaitable<void> {
+    waiting_.erase(name);
+    metrics_.gauge("distls_signer_waiting") = static_cast<std::int64_t>(waiting_.size());
     // Denied before approval; once someone approved, the signer can only fail it.
     co_await put_condition(csr, was_approved ? "status" : "approval", was_approved ? "Failed" : "Denied", v);
   };
@@ -139,17 +206,32 @@ asio::awaitable<void> Signer::process(json::value csr) {
     co_return;
   }
   const auto& request = std::get<CsrRequest>(examined);
-  auto pods = co_await client_.request(
-      http::verb::get, "/api/v1/namespaces/" + url_escape(request.ns) + "/pods?fieldSelector=" +
-                           url_escape("status.podIP=" + request.ip));
-  if (!pods.ok()) {
-    metrics_.counter("distls_signer_errors_total", "what=\"pods\"")++;
-    log_.warn("signer_pod_lookup_failed", {{"csr", name}, {"error", pods.describe()}});
-    co_return;  // undecided; the next resync retries
+  if (auto v = abandoned(request, o_.policy, std::chrono::system_clock::now())) {
+    if (may_write_()) co_await reject(*v);
+    co_return;
   }
-  const auto verdict = check_pods(request, pods.body, o_.policy);
+  auto verdict = co_await judge(request);
   if (!may_write_()) co_return;
-  if (!verdict.approve) co_return co_await reject(verdict);
+  if (verdict.kind == Verdict::Kind::wait) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto [it, first] = waiting_.try_emplace(name, now);
+    metrics_.gauge("distls_signer_waiting") = static_cast<std::int64_t>(waiting_.size());
+    if (now - it->second < o_.policy.pod_wait) {
+      if (first) {
+        log_.info("csr_waiting", {{"csr", name}, {"reason", verdict.reason}, {"detail", verdict.message}});
+        co_await record_event(csr, false, "Waiting", verdict.reason + ": " + verdict.message + "; looking again for up to " +
+                                                        std::to_string(o_.policy.pod_wait.count()) + "s");
+      }
+      look_again(name, std::chrono::seconds(2));
+      co_return;
+    }
+    // A denial is final for this key: only after the wait, never for a pod that is merely slow.
+    verdict.kind = Verdict::Kind::deny;
+    verdict.message += " after waiting " + std::to_string(o_.policy.pod_wait.count()) + "s";
+  }
+  if (!verdict.approve()) co_return co_await reject(verdict);
+  waiting_.erase(name);
+  metrics_.gauge("distls_signer_waiting") = static_cast<std::int64_t>(waiting_.size());
   if (!was_approved) {
     if (!co_await put_condition(csr, "approval", "Approved", verdict)) co_return;
     // Sign the version we approved: re-read it for its new resourceVersion.
@@ -161,36 +243,60 @@ asio::awaitable<void> Signer::process(json::value csr) {
   co_await sign(csr, request);
 }
 
-asio::awaitable<std::string> Signer::list_and_process() {
-  auto list = co_await client_.request(
-      http::verb::get, std::string(kCsrPath) + "?fieldSelector=" + url_escape("spec.signerName=" + o_.policy.signer_name));
-  if (!list.ok()) {
-    log_.warn("signer_list_failed", {{"error", list.describe()}});
-    co_return std::string();
+void Signer::dispatch(json::value csr) {
+  const auto name = text(csr, "/metadata/name");
+  if (name.empty() || csr_state(csr).kind != CsrState::Kind::pending) return;
+  if (auto it = busy_.find(name); it != busy_.end()) {
+    it->second = true;
+    return;
   }
-  if (const auto* items = list.body.as_object().if_contains("items"); items && items->is_array())
-    for (const auto& csr : items->as_array()) co_await process(csr);
-  co_return str(list.body, {"metadata", "resourceVersion"});
-}
-
-asio::awaitable<void> Signer::run() {
-  log_.info("signer_started", {{"signer", o_.policy.signer_name}, {"max_ttl_s", o_.policy.max_ttl.count()},
-                               {"api", client_.connection().describe()}});
-  // One worker per CSR at a time; events arriving meanwhile only mark it for a fresh look.
-  std::map<std::string, bool> busy;
-  auto ex = co_await asio::this_coro::executor;
-  auto worker = [this, &busy](json::value csr) -> asio::awaitable<void> {
-    const auto name = str(csr, {"metadata", "name"});
+  busy_[name] = false;
+  tasks_.spawn("signer-csr", [this, name, csr = std::move(csr)]() mutable -> asio::awaitable<void> {
     for (;;) {
       co_await process(std::move(csr));
-      if (!busy[name]) break;
-      busy[name] = false;
+      if (!busy_[name]) break;
+      busy_[name] = false;
       auto fresh = co_await client_.request(http::verb::get, std::string(kCsrPath) + "/" + name);
       if (!fresh.ok()) break;
       csr = fresh.body;
     }
-    busy.erase(name);
-  };
+    busy_.erase(name);
+  });
+}
+
+void Signer::look_again(const std::string& name, std::chrono::seconds after) {
+  tasks_.spawn("signer-recheck", [this, name, after]() -> asio::awaitable<void> {
+    co_await pause(after);
+    auto fresh = co_await client_.request(http::verb::get, std::string(kCsrPath) + "/" + name);
+    if (fresh.ok()) {
+      dispatch(std::move(fresh.body));
+    } else if (fresh.status == 404) {
+      waiting_.erase(name);
+      metrics_.gauge("distls_signer_waiting") = static_cast<std::int64_t>(waiting_.size());
+    } else {
+      look_again(name, after);  // the API is away: the watch or the next look brings it
+    }
+  });
+}
+
+asio::awaitable<std::string> Signer::list_and_process() {
+  auto list = co_await client_.request(
+      http::verb::get, std::string(kCsrPath) + "?fieldSelector=" + url_escape("spec.signerName=" + o_.policy.signer_name));
+  const auto* items = list.ok() ? jsonp::array(list.body, "/items") : nullptr;
+  if (!items) {
+    log_.warn("signer_list_failed", {{"error", list.ok() ? std::string("the answer is not a list") : list.describe()}});
+    co_return std::string();
+  }
+  for (const auto& csr : *items) dispatch(csr);
+  co_return text(list.body, "/metadata/resourceVersion");
+}
+
+asio::awaitable<void> Signer::run() {
+  std::string namespaces;
+  for (const auto& ns : o_.policy.namespaces) namespaces += (namespaces.empty() ? "" : ",") + ns;
+  log_.info("signer_started", {{"signer", o_.policy.signer_name}, {"max_ttl_s", o_.policy.max_ttl.count()},
+                               {"namespaces", namespaces.empty() ? "all" : namespaces},
+                               {"api", client_.connection().describe()}});
   for (;;) {
     if (!may_write_()) {
       co_await pause(std::chrono::seconds(1));
@@ -207,14 +313,7 @@ asio::awaitable<void> Signer::run() {
             "&timeoutSeconds=" + std::to_string(o_.resync.count()),
         [&](const std::string& type, const json::value& obj) {
           if (type == "ERROR") return false;  // 410 Gone and friends: re-list
-          if (type != "ADDED" && type != "MODIFIED") return true;
-          const auto name = str(obj, {"metadata", "name"});
-          if (busy.contains(name)) {
-            busy[name] = true;
-          } else {
-            busy[name] = false;
-            asio::co_spawn(ex, worker(obj), asio::detached);
-          }
+          if (type == "ADDED" || type == "MODIFIED") dispatch(obj);
           return may_write_();
         },
         o_.resync);

@@ -2,8 +2,6 @@
 #include <iostream>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
@@ -12,6 +10,7 @@
 #include "distls/signing_ca.hpp"
 #include "distls/options.hpp"
 #include "distls/signer.hpp"
+#include "distls/tasks.hpp"
 #include "proxy/admin_server.hpp"
 #include "proxy/config.hpp"
 
@@ -26,7 +25,8 @@ struct SignerConfig {
   std::string kubeconfig, context;
   std::optional<asio::ip::tcp::endpoint> admin{asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 9902)};
   bool leader_elect = false;
-  LeaderElection::Options lease{"", "distls-signer", "", std::chrono::seconds(15), std::chrono::seconds(5)};
+  LeaderElection::Options lease{"", "distls-signer", "", std::chrono::seconds(15), std::chrono::seconds(10),
+                                std::chrono::seconds(2)};
   AdminExposure admin_expose = AdminExposure::probes;
   LogLevel log_level = LogLevel::info;
 };
@@ -44,12 +44,29 @@ const std::vector<Option<SignerConfig>>& signer_options() {
        [](SignerConfig& c, std::string_view v) { c.signer.ca_cert = nonempty_option(v); }},
       {"ca-key", "FILE", "", "that CA's private key, read at each signature (required)",
        [](SignerConfig& c, std::string_view v) { c.signer.ca_key = nonempty_option(v); }},
-      {"max-ttl", "DURATION", "24h", "longest certificate issued; longer requests are capped",
+      {"max-ttl", "DURATION", "1h", "longest certificate issued; longer requests are capped",
        [](SignerConfig& c, std::string_view v) {
          c.signer.policy.max_ttl = duration_option(v);
          // Kubernetes asks for at least 10m, but a signer may issue shorter (tests renew fast).
          if (c.signer.policy.max_ttl < std::chrono::seconds(10)) throw ConfigError("'" + std::string(v) + "' is below 10s");
        }},
+      {"namespaces", "NS,...", "", "issue only to pods of these namespaces [every namespace]",
+       [](SignerConfig& c, std::string_view v) {
+         c.signer.policy.namespaces.clear();
+         for (std::size_t start = 0; start <= v.size();) {
+           auto end = v.find(',', start);
+           if (end == std::string_view::npos) end = v.size();
+           const auto ns = v.substr(start, end - start);
+           if (ns.empty() || ns.size() > 63 || ns.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string_view::npos)
+             throw ConfigError("'" + std::string(ns) + "' is not a namespace name");
+           c.signer.policy.namespaces.emplace(ns);
+           start = end + 1;
+         }
+       }},
+      {"max-pending-age", "DURATION", "5m", "deny pending CSRs older than this: their requester gave up (its wait)",
+       [](SignerConfig& c, std::string_view v) { c.signer.policy.max_pending_age = duration_option(v); }},
+      {"pod-wait", "DURATION", "60s", "how long a CSR may wait for its pod's IP to appear in the API",
+       [](SignerConfig& c, std::string_view v) { c.signer.policy.pod_wait = duration_option(v); }},
       {"trust-domain", "DOMAIN", "", "SPIFFE trust domain: URI SANs must be spiffe://DOMAIN/ns/NS/sa/SA",
        [](SignerConfig& c, std::string_view v) { c.signer.policy.trust_domain = nonempty_option(v); }},
       {"cluster-domain", "DOMAIN", "cluster.local", "for the DNS SANs of pods with hostname and subdomain",
@@ -77,6 +94,12 @@ const std::vector<Option<SignerConfig>>& signer_options() {
        [](SignerConfig& c, std::string_view v) { c.lease.name = nonempty_option(v); }},
       {"lease-identity", "ID", "", "this replica's identity in the Lease [the host name]",
        [](SignerConfig& c, std::string_view v) { c.lease.identity = nonempty_option(v); }},
+      {"lease-duration", "DURATION", "15s", "how long a Lease that is not renewed keeps others out",
+       [](SignerConfig& c, std::string_view v) { c.lease.duration = duration_option(v); }},
+      {"lease-renew-deadline", "DURATION", "10s", "a leader that has not renewed for this long stops signing",
+       [](SignerConfig& c, std::string_view v) { c.lease.renew_deadline = duration_option(v); }},
+      {"lease-retry", "DURATION", "2s", "between attempts to acquire or renew the Lease",
+       [](SignerConfig& c, std::string_view v) { c.lease.retry = duration_option(v); }},
       {"log-level", "LEVEL", "info", "debug, info, warn or error",
        [](SignerConfig& c, std::string_view v) {
          auto l = parse_log_level(v);
@@ -112,6 +135,8 @@ int run_signer_command(const std::vector<std::string>& args) {
     apply_options(c, signer_options(), args, process_env(), "signer");
     if (c.signer.ca_cert.empty()) throw ConfigError("--ca-cert: required");
     if (c.signer.ca_key.empty()) throw ConfigError("--ca-key: required");
+    if (!(c.lease.retry < c.lease.renew_deadline && c.lease.renew_deadline < c.lease.duration))
+      throw ConfigError("--lease-retry < --lease-renew-deadline < --lease-duration must hold");
   } catch (const ConfigError& e) {
     std::cerr << "distls signer: " << e.what() << "\n";
     return 2;
@@ -127,13 +152,14 @@ int run_signer_command(const std::vector<std::string>& args) {
     certs::SigningCa::load(c.signer.ca_cert, c.signer.ca_key);
     auto conn = c.kubeconfig.empty() ? load_in_cluster(process_env()) : load_kubeconfig(c.kubeconfig, c.context);
     client.emplace(io.get_executor(), conn, log, metrics);
+    if (c.lease.identity.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      c.lease.identity = host;
+    }
+    c.signer.instance = c.lease.identity;
     if (c.leader_elect) {
       if (c.lease.ns.empty()) c.lease.ns = conn.namespace_name;
-      if (c.lease.identity.empty()) {
-        char host[256] = {};
-        gethostname(host, sizeof host - 1);
-        c.lease.identity = host;
-      }
       election.emplace(*client, c.lease, log, metrics);
     }
     if (c.admin)
@@ -146,18 +172,32 @@ int run_signer_command(const std::vector<std::string>& args) {
     std::cerr << "distls signer: " << e.what() << "\n";
     return 1;
   }
-  Signer signer(*client, c.signer, log, metrics, [&election] { return !election || election->leading(); });
-  if (election) asio::co_spawn(io, election->run(), asio::detached);
-  asio::co_spawn(io, signer.run(), asio::detached);
+  int exit_code = 0;
+  Tasks tasks(io.get_executor(), log, metrics, [&](const std::string& task, const std::string& why) {
+    // The signer cannot do its job without these: exit, and let the Deployment restart it.
+    log.error("signer_stopped", {{"task", task}, {"reason", why}});
+    exit_code = 3;
+    io.stop();
+  });
+  Signer signer(*client, c.signer, log, metrics, tasks, [&election] { return !election || election->leading(); });
+  if (election) tasks.spawn("leader-election", election->run(), Tasks::Kind::essential);
+  tasks.spawn("signer", signer.run(), Tasks::Kind::essential);
   if (admin) admin->start();
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log.info("shutdown", {{"signal", sig}});
-    io.stop();
+    if (!election) return io.stop();
+    // Hand the Lease back, so that the other replica signs now, not after the lease
+    // duration (a rollout would otherwise lose that much signing).
+    election->stop();
+    tasks.spawn("leader-release", [&]() -> asio::awaitable<void> {
+      co_await election->release();
+      io.stop();
+    });
   });
   io.run();
-  return 0;
+  return exit_code;
 }
 
 }  // namespace distls::k8s

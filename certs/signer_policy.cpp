@@ -1,67 +1,98 @@
 #include "distls/signer_policy.hpp"
 
 #include <algorithm>
-#include <set>
 
 #include <boost/json.hpp>
 
+#include "distls/api_time.hpp"
 #include "distls/base64.hpp"
 #include "distls/csr.hpp"
+#include "distls/json_pointer.hpp"
 
 namespace distls::k8s {
 
 namespace json = boost::json;
+using jsonp::text;
 
 namespace {
 
-const json::value* at(const json::value& v, std::initializer_list<std::string_view> keys) {
-  const json::value* cur = &v;
-  for (auto k : keys) {
-    const auto* o = cur->if_object();
-    if (!o || !(cur = o->if_contains(k))) return nullptr;
-  }
-  return cur;
+Verdict deny(std::string reason, std::string message) {
+  return {Verdict::Kind::deny, std::move(reason), std::move(message)};
 }
-
-std::string str(const json::value& v, std::initializer_list<std::string_view> keys) {
-  const auto* s = at(v, keys);
-  return s && s->is_string() ? std::string(s->as_string()) : "";
+Verdict wait(std::string reason, std::string message) {
+  return {Verdict::Kind::wait, std::move(reason), std::move(message)};
 }
-
-Verdict deny(std::string reason, std::string message) { return {false, std::move(reason), std::move(message)}; }
 
 // The usages distls asks for; a certificate for anything else is not ours to give.
 const std::set<std::string, std::less<>> kAllowedUsages{"digital signature", "key encipherment", "server auth",
                                                         "client auth"};
 
+// The one value of a spec.extra key ("" when absent, several, or not strings).
+std::string extra(const json::value& csr, const char* key) {
+  const auto* spec_extra = jsonp::find(csr, "/spec/extra");
+  const auto* o = spec_extra ? spec_extra->if_object() : nullptr;
+  const auto* values = o ? o->if_contains(key) : nullptr;
+  if (!values || !values->is_array() || values->as_array().size() != 1 || !values->as_array()[0].is_string())
+    return "";
+  return std::string(values->as_array()[0].as_string());
+}
+
+bool holds_ip(const json::value& pod, const std::string& ip) {
+  if (text(pod, "/status/podIP") == ip) return true;
+  if (const auto* ips = jsonp::array(pod, "/status/podIPs"))
+    for (const auto& i : *ips)
+      if (text(i, "/ip") == ip) return true;
+  return false;
+}
+
+bool finished(const json::value& pod) {
+  const auto phase = text(pod, "/status/phase");
+  return phase == "Succeeded" || phase == "Failed";
+}
+
+bool terminating(const json::value& pod) {
+  const auto* d = jsonp::find(pod, "/metadata/deletionTimestamp");
+  return d && !d->is_null();
+}
+
 }  // namespace
 
 std::variant<CsrRequest, Verdict> examine(const json::value& csr, const SignerPolicy& policy) {
   CsrRequest r;
-  r.name = str(csr, {"metadata", "name"});
-  if (str(csr, {"spec", "signerName"}) != policy.signer_name)
+  r.name = text(csr, "/metadata/name");
+  if (text(csr, "/spec/signerName") != policy.signer_name)
     return deny("WrongSigner", "signerName is not " + policy.signer_name);
 
-  // spec.username is set by the API server from the authenticated requester.
-  const auto user = str(csr, {"spec", "username"});
+  // spec.username and spec.extra are set by the API server from the authenticated requester.
+  const auto user = text(csr, "/spec/username");
   constexpr std::string_view prefix = "system:serviceaccount:";
   const auto colon = user.find(':', prefix.size());
   if (!user.starts_with(prefix) || colon == std::string::npos || colon == prefix.size() || colon + 1 == user.size())
     return deny("RequesterNotServiceAccount", "requested by '" + user + "', not by a pod's service account");
   r.ns = user.substr(prefix.size(), colon - prefix.size());
   r.service_account = user.substr(colon + 1);
+  if (!policy.namespaces.empty() && !policy.namespaces.contains(r.ns))
+    return deny("NamespaceNotServed", "namespace " + r.ns + " is not in this signer's --namespaces");
+  r.pod_name = extra(csr, kExtraPodName);
+  r.pod_uid = extra(csr, kExtraPodUid);
+  r.node_name = extra(csr, kExtraNodeName);
+  if (r.pod_name.empty() || r.pod_uid.empty())
+    return deny("NotPodBound",
+               "requested with a token that is bound to no pod (spec.extra has no " + std::string(kExtraPodName) +
+                   "/pod-uid: a legacy service-account token Secret?); certificates are issued only to the pod "
+                   "whose own projected token asks");
+  if (auto created = parse_api_time(text(csr, "/metadata/creationTimestamp"))) r.created = *created;
 
-  const auto* usages = at(csr, {"spec", "usages"});
   std::set<std::string> asked;
-  if (usages && usages->is_array())
-    for (const auto& u : usages->as_array())
+  if (const auto* usages = jsonp::array(csr, "/spec/usages"))
+    for (const auto& u : *usages)
       if (u.is_string()) asked.emplace(u.as_string());
   for (const auto& u : asked)
     if (!kAllowedUsages.contains(u)) return deny("UnsupportedUsage", "usage '" + u + "' is not granted");
   if (!asked.contains("server auth") || !asked.contains("client auth"))
     return deny("UnsupportedUsage", "a distls certificate needs both server auth and client auth");
 
-  const auto pem = base64_decode(str(csr, {"spec", "request"}));
+  const auto pem = base64_decode(text(csr, "/spec/request"));
   if (!pem) return deny("BadRequest", "spec.request is not base64");
   r.csr_pem = *pem;
   certs::CsrInfo info;
@@ -85,55 +116,93 @@ std::variant<CsrRequest, Verdict> examine(const json::value& csr, const SignerPo
                                      (policy.trust_domain.empty() ? std::string("allowed (no trust domain)") : spiffe));
 
   r.ttl = policy.max_ttl;
-  if (const auto* exp = at(csr, {"spec", "expirationSeconds"}); exp && exp->is_int64() && exp->as_int64() > 0)
-    r.ttl = std::min(policy.max_ttl, std::chrono::seconds(exp->as_int64()));
+  if (auto exp = jsonp::integer(csr, "/spec/expirationSeconds"); exp && *exp > 0)
+    r.ttl = std::min(policy.max_ttl, std::chrono::seconds(*exp));
   return r;
 }
 
-Verdict check_pods(const CsrRequest& r, const json::value& pod_list, const SignerPolicy& policy) {
-  const auto* items = at(pod_list, {"items"});
-  std::vector<const json::value*> matches;
-  if (items && items->is_array())
-    for (const auto& pod : items->as_array()) {
-      bool has_ip = str(pod, {"status", "podIP"}) == r.ip;
-      if (const auto* ips = at(pod, {"status", "podIPs"}); ips && ips->is_array())
-        for (const auto& i : ips->as_array()) has_ip |= str(i, {"ip"}) == r.ip;
-      if (has_ip && str(pod, {"metadata", "namespace"}) == r.ns) matches.push_back(&pod);
-    }
-  if (matches.empty()) return deny("NoSuchPod", "no pod in namespace " + r.ns + " has IP " + r.ip);
-  // Host-network pods share the node's IP: such an IP names no single pod.
-  std::erase_if(matches, [](const json::value* p) {
-    const auto* h = at(*p, {"spec", "hostNetwork"});
-    return h && h->is_bool() && h->as_bool();
-  });
-  if (matches.empty()) return deny("HostNetworkPod", "IP " + r.ip + " belongs to host-network pods only");
-  if (matches.size() > 1) return deny("AmbiguousPod", std::to_string(matches.size()) + " pods share IP " + r.ip);
-  const auto& pod = *matches.front();
-  const auto pod_name = r.ns + "/" + str(pod, {"metadata", "name"});
-  if (at(pod, {"metadata", "deletionTimestamp"}) && !at(pod, {"metadata", "deletionTimestamp"})->is_null())
-    return deny("PodTerminating", "pod " + pod_name + " is being deleted");
+std::optional<Verdict> abandoned(const CsrRequest& r, const SignerPolicy& policy,
+                                 std::chrono::system_clock::time_point now) {
+  if (!r.created || now - *r.created <= policy.max_pending_age) return std::nullopt;
+  const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - *r.created).count();
+  return deny("Abandoned", "pending for " + std::to_string(age) + "s, longer than a requester waits (" +
+                               std::to_string(policy.max_pending_age.count()) +
+                               "s): its key is not held any more; the pod asks again");
+}
+
+Verdict check_pod(const CsrRequest& r, const json::value& pods_by_name, const json::value& pods_by_ip) {
+  const json::value* pod = nullptr;
+  if (const auto* items = jsonp::array(pods_by_name, "/items"))
+    for (const auto& p : *items)
+      if (text(p, "/metadata/name") == r.pod_name && text(p, "/metadata/namespace") == r.ns) pod = &p;
+  const auto pod_id = r.ns + "/" + r.pod_name;
+  // The token names the pod, so it existed when the token was issued; not in the API yet
+  // (or any more) is for the bounded wait to settle.
+  if (!pod) return wait("NoSuchPod", "pod " + pod_id + " of the requester's token is not in the API");
+  if (text(*pod, "/metadata/uid") != r.pod_uid)
+    return deny("PodReplaced", "pod " + pod_id + " is not the one the token was issued to (uid " +
+                                   text(*pod, "/metadata/uid") + ", token's " + r.pod_uid + ")");
+  if (terminating(*pod)) return deny("PodTerminating", "pod " + pod_id + " is being deleted");
   // A native sidecar asks before the app container starts: the pod is still Pending then.
-  const auto phase = str(pod, {"status", "phase"});
-  if (phase != "Running" && phase != "Pending")
-    return deny("PodNotRunning", "pod " + pod_name + " is " + (phase.empty() ? "in no phase" : phase));
-  const auto sa = str(pod, {"spec", "serviceAccountName"});
+  if (finished(*pod)) return deny("PodNotRunning", "pod " + pod_id + " is " + text(*pod, "/status/phase"));
+  // Host-network pods share the node's IP: such an IP names no single pod.
+  if (jsonp::flag(*pod, "/spec/hostNetwork"))
+    return deny("HostNetworkPod", "pod " + pod_id + " is on the host network: its IP is the node's");
+  const auto sa = text(*pod, "/spec/serviceAccountName");
   if (sa != r.service_account)
-    return deny("WrongServiceAccount", "pod " + pod_name + " runs as " + (sa.empty() ? "default" : sa) + ", not " +
+    return deny("WrongServiceAccount", "pod " + pod_id + " runs as " + (sa.empty() ? "default" : sa) + ", not " +
                                             r.service_account);
-  if (!r.dns.empty()) {
-    const auto host = str(pod, {"spec", "hostname"});
-    const auto sub = str(pod, {"spec", "subdomain"});
-    std::set<std::string> own;
-    if (!host.empty() && !sub.empty()) {
-      const auto base = host + "." + sub + "." + r.ns;
-      own = {base, base + ".svc", base + ".svc." + policy.cluster_domain};
-    }
-    for (const auto& d : r.dns)
-      if (!own.contains(d))
-        return deny("BadIdentity", "DNS SAN '" + d + "' is not a name of pod " + pod_name);
+  if (!r.node_name.empty() && text(*pod, "/spec/nodeName") != r.node_name)
+    return deny("WrongNode", "pod " + pod_id + " is on node " + text(*pod, "/spec/nodeName") +
+                                 ", the token was issued on " + r.node_name);
+  if (!holds_ip(*pod, r.ip)) {
+    // The kubelet hands the sidecar its IP (downward API) before the API shows it.
+    if (text(*pod, "/status/podIP").empty())
+      return wait("PodIPPending", "pod " + pod_id + " has no IP in the API yet");
+    return deny("WrongIP", "pod " + pod_id + " has IP " + text(*pod, "/status/podIP") + ", not " + r.ip);
   }
-  return {true, "DistlsPodVerified",
-          "pod " + pod_name + " (service account " + r.service_account + ", IP " + r.ip + ") verified by distls signer"};
+  // Pods that finished keep their IP in the API while the network hands it to a new pod:
+  // they hold nothing. Any other live pod with this IP would make it ambiguous.
+  if (const auto* items = jsonp::array(pods_by_ip, "/items"))
+    for (const auto& other : *items)
+      if (text(other, "/metadata/uid") != r.pod_uid && holds_ip(other, r.ip) && !finished(other) &&
+          !jsonp::flag(other, "/spec/hostNetwork"))
+        return deny("AmbiguousPod", "pod " + text(other, "/metadata/namespace") + "/" + text(other, "/metadata/name") +
+                                        " holds IP " + r.ip + " too");
+  return {Verdict::Kind::approve, "DistlsPodVerified",
+          "pod " + pod_id + " (uid " + r.pod_uid + ", service account " + r.service_account + ", IP " + r.ip +
+              ") verified by distls signer"};
+}
+
+std::string controller_statefulset(const json::value& pod) {
+  if (const auto* owners = jsonp::array(pod, "/metadata/ownerReferences"))
+    for (const auto& o : *owners)
+      if (jsonp::flag(o, "/controller") && text(o, "/kind") == "StatefulSet" &&
+          text(o, "/apiVersion").starts_with("apps/"))
+        return text(o, "/name");
+  return "";
+}
+
+Verdict check_dns(const CsrRequest& r, const json::value& pod, const json::value* sts, const SignerPolicy& policy) {
+  const auto pod_id = r.ns + "/" + r.pod_name;
+  const auto host = text(pod, "/spec/hostname");
+  const auto sub = text(pod, "/spec/subdomain");
+  if (!sts) return deny("BadIdentity", "DNS SANs are issued to StatefulSet pods only; pod " + pod_id + " has no StatefulSet");
+  std::string owner_uid;
+  if (const auto* owners = jsonp::array(pod, "/metadata/ownerReferences"))
+    for (const auto& o : *owners)
+      if (jsonp::flag(o, "/controller") && text(o, "/kind") == "StatefulSet") owner_uid = text(o, "/uid");
+  if (owner_uid.empty() || text(*sts, "/metadata/uid") != owner_uid)
+    return deny("BadIdentity", "StatefulSet " + r.ns + "/" + text(*sts, "/metadata/name") + " does not own pod " + pod_id);
+  const auto service = text(*sts, "/spec/serviceName");
+  if (service.empty() || sub != service || host != r.pod_name)
+    return deny("BadIdentity", "pod " + pod_id + " has hostname '" + host + "' and subdomain '" + sub +
+                                   "', not its name and its StatefulSet's serviceName '" + service + "'");
+  const auto base = host + "." + sub + "." + r.ns;
+  const std::set<std::string> own{base, base + ".svc", base + ".svc." + policy.cluster_domain};
+  for (const auto& d : r.dns)
+    if (!own.contains(d)) return deny("BadIdentity", "DNS SAN '" + d + "' is not a name of pod " + pod_id);
+  return {Verdict::Kind::approve, "DistlsPodVerified", "pod " + pod_id + " and its DNS names verified by distls signer"};
 }
 
 certs::LeafSpec leaf_spec(const CsrRequest& r) {

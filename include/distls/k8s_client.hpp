@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/value.hpp>
+#include <openssl/ssl.h>
 
 #include "distls/kubeconfig.hpp"
 #include "distls/log.hpp"
@@ -56,6 +57,10 @@ class Client {
   // transport errors that happened before the request was sent, and on 429.
   boost::asio::awaitable<Result> request(boost::beast::http::verb verb, std::string target,
                                          std::optional<boost::json::value> body = std::nullopt);
+  // The same with its own time budget: a caller that must give up by a deadline (a
+  // leader renewing its Lease) passes the time it has and the attempts it can afford.
+  boost::asio::awaitable<Result> request(boost::beast::http::verb verb, std::string target,
+                                         std::optional<boost::json::value> body, ClientOptions budget);
 
   // Streams `target` (which must ask for ?watch=true) and calls `handler` per event until
   // the server ends the stream, an error occurs, `handler` returns false, or `limit` passes.
@@ -67,7 +72,7 @@ class Client {
  private:
   struct Attempt;
   boost::asio::awaitable<Result> once(boost::beast::http::verb verb, const std::string& target,
-                                      const std::string& body, bool& sent);
+                                      const std::string& body, bool& sent, std::chrono::milliseconds timeout);
 
   boost::asio::any_io_executor ex_;
   Connection conn_;
@@ -76,6 +81,10 @@ class Client {
   ClientOptions options_;
   std::shared_ptr<void> tls_;  // asio::ssl::context, built once from the connection
 };
+
+// Sets the name the API server's certificate must carry (IP or DNS, as the kubeconfig's
+// server or tls-server-name says) and SNI; "" when set, else why OpenSSL refused it.
+std::string expect_server_name(SSL* ssl, const std::string& name);
 
 // Query-string escaping for field selectors and names.
 std::string url_escape(std::string_view s);

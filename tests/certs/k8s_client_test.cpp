@@ -3,25 +3,17 @@
 // token rotation. Skipped when the double's path is not given (DISTLS_K8S_DOUBLE).
 #include "distls/k8s_client.hpp"
 
-#include <csignal>
-#include <fstream>
 #include <sstream>
-#include <thread>
 
-#include <fcntl.h>
-
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "../proxy/tls_test_support.hpp"
+#include "k8s_double_support.hpp"
 #include "distls/csr.hpp"
 #include "distls/k8s_csr_source.hpp"
-
-extern char** environ;
 
 namespace distls::k8s {
 namespace {
@@ -29,51 +21,6 @@ namespace {
 namespace json = boost::json;
 namespace http = boost::beast::http;
 using http::verb;
-
-class Double {
- public:
-  explicit Double(const std::filesystem::path& dir) : dir_(dir) {
-    const char* bin = std::getenv("DISTLS_K8S_DOUBLE");
-    std::string state = dir.string();
-    std::vector<std::string> args{bin, "--state-dir", state, "--listen", "127.0.0.1:0",
-                                  "--token", "app-token=system:serviceaccount:shop:app"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, (dir / "log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (posix_spawn(&pid_, bin, &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    for (int i = 0; i < 300 && !std::filesystem::exists(dir / "port"); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // waiting for a process to start, not timing
-  }
-  ~Double() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool up() const { return pid_ > 0 && std::filesystem::exists(dir_ / "port"); }
-  Connection connection(const std::string& token) const {
-    Connection c;
-    c.host = "127.0.0.1";
-    c.port = static_cast<std::uint16_t>(std::stoi(pem::read_file(dir_ / "port")));
-    c.ca_pem = pem::read_file(dir_ / "ca.crt");
-    c.token = token;
-    c.namespace_name = "shop";
-    return c;
-  }
-  std::string admin_token() const {
-    auto t = pem::read_file(dir_ / "admin-token");
-    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
-    return t;
-  }
-
- private:
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-};
 
 class K8sClientTest : public ::testing::Test {
  protected:
@@ -223,6 +170,43 @@ TEST_F(K8sClientTest, RotatedTokenFileIsReadAgain) {
   EXPECT_EQ(call(app, verb::get, kCsrPath).status, 401) << "the old token is revoked";
   pem::write_file_atomic(token_file, std::string(rotated.body.at("token").as_string()), 0600);
   EXPECT_TRUE(call(app, verb::get, kCsrPath).ok()) << "the rewritten file is read again";
+}
+
+}  // namespace
+}  // namespace distls::k8s
+
+namespace distls::k8s {
+namespace {
+
+// Every OpenSSL setter that makes the client check the API server's name is checked in
+// turn: a name OpenSSL refuses must be an error, never a connection to a server whose
+// certificate is then checked against no name at all.
+TEST(K8sServerName, NamesOpenSslCannotCheckAreErrors) {
+  ossl::SslCtx ctx{SSL_CTX_new(TLS_client_method())};
+  auto error_for = [&](const std::string& name) {
+    ossl::Ssl ssl{SSL_new(ctx.get())};
+    return expect_server_name(ssl.get(), name);
+  };
+  EXPECT_EQ(error_for("kubernetes.default.svc"), "");
+  EXPECT_EQ(error_for("10.96.0.1"), "");
+  EXPECT_EQ(error_for("::1"), "");
+  EXPECT_NE(error_for(std::string("kubernetes\0.evil.example", 24)), "") << "an embedded NUL";
+  EXPECT_NE(error_for(std::string(300, 'a')), "") << "longer than SNI carries";
+  EXPECT_NE(error_for(""), "");
+}
+
+TEST_F(K8sClientTest, AServerNameThatCannotBeCheckedIsATransportErrorAndNothingIsSent) {
+  auto conn = api->connection("app-token");
+  conn.tls_server_name = std::string("127.0.0.1\0.evil", 15);
+  Client c(io.get_executor(), conn, log, metrics);
+  const auto seq_before = call(*std::make_unique<Client>(client(api->admin_token())), verb::get, "/_double/status")
+                              .body.at("lastRequestSeq").as_int64();
+  auto r = call(c, verb::get, kCsrPath);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.transport_error.find("holds a NUL"), std::string::npos) << r.describe();
+  const auto seq_after = call(*std::make_unique<Client>(client(api->admin_token())), verb::get, "/_double/status")
+                             .body.at("lastRequestSeq").as_int64();
+  EXPECT_EQ(seq_after, seq_before) << "a request reached the server";
 }
 
 }  // namespace

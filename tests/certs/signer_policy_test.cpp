@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "cert_test_support.hpp"
+#include "distls/api_time.hpp"
 #include "distls/base64.hpp"
 #include "distls/csr.hpp"
 #include "distls/k8s_csr_source.hpp"
@@ -14,50 +15,101 @@ namespace {
 
 namespace json = boost::json;
 
-const SignerPolicy kPolicy{"distls.io/erlang-dist", std::chrono::hours(24), "cluster.local", "cluster.local"};
+SignerPolicy policy(std::set<std::string> namespaces = {}) {
+  SignerPolicy p;
+  p.signer_name = "distls.io/erlang-dist";
+  p.max_ttl = std::chrono::hours(24);
+  p.trust_domain = "cluster.local";
+  p.namespaces = std::move(namespaces);
+  return p;
+}
+const SignerPolicy kPolicy = policy();
 const std::string kSpiffe = "spiffe://cluster.local/ns/shop/sa/app";
+const std::string kUid = "0b8a6f0e-0000-4000-8000-000000000001";
+const auto kNow = std::chrono::system_clock::now();
+
+// What the API server puts in spec.extra for a token bound to pod app-0 on node-1.
+json::object bound(std::string pod = "app-0", std::string uid = kUid, std::string node = "node-1") {
+  json::object extra{{kExtraPodName, json::array{json::value(pod)}}, {kExtraPodUid, json::array{json::value(uid)}}};
+  if (!node.empty()) extra[kExtraNodeName] = json::array{json::value(node)};
+  return extra;
+}
 
 json::value csr_for(const certs::Sans& sans, std::string username = "system:serviceaccount:shop:app",
                     json::array usages = {"digital signature", "key encipherment", "server auth", "client auth"},
-                    std::int64_t expiration = 3600) {
+                    std::int64_t expiration = 3600, std::optional<json::object> extra = bound(),
+                    std::chrono::system_clock::time_point created = kNow - std::chrono::seconds(5)) {
   auto key = pem::generate_ec_p256();
   auto req = certs::make_csr(key.get(), "app@10.1.2.3", sans);
   CsrSourceOptions o;
   o.signer_name = kPolicy.signer_name;
   o.ttl = std::chrono::seconds(expiration);
   auto obj = csr_object(o, certs::csr_to_pem(req.get()));
-  obj.as_object()["metadata"].as_object()["name"] = "distls-app-x1";
+  auto& meta = obj.as_object()["metadata"].as_object();
+  meta["name"] = "distls-app-x1";
+  meta["creationTimestamp"] = api_time(created);
   auto& spec = obj.as_object()["spec"].as_object();
   spec["username"] = username;
   spec["usages"] = std::move(usages);
+  if (extra) spec["extra"] = std::move(*extra);
   return obj;
 }
 
-certs::Sans pod_sans(std::vector<std::string> uris = {kSpiffe}) {
+certs::Sans pod_sans(std::vector<std::string> uris = {kSpiffe}, std::string ip = "10.1.2.3") {
   certs::Sans s;
-  s.ips = {"10.1.2.3"};
+  s.ips = {std::move(ip)};
   s.uris = std::move(uris);
   return s;
 }
 
-json::value pod(std::string ip = "10.1.2.3", std::string sa = "app", std::string phase = "Running",
-                std::string ns = "shop") {
-  return json::object{{"metadata", json::object{{"name", "app-0"}, {"namespace", ns}}},
-                      {"spec", json::object{{"serviceAccountName", sa}, {"hostname", "app-0"}, {"subdomain", "app"}}},
-                      {"status", json::object{{"phase", phase}, {"podIP", ip},
-                                              {"podIPs", json::array{json::object{{"ip", ip}}}}}}};
+struct PodShape {
+  std::string name = "app-0";
+  std::string uid = kUid;
+  std::string ip = "10.1.2.3";
+  std::string sa = "app";
+  std::string phase = "Running";
+  std::string ns = "shop";
+  std::string node = "node-1";
+  std::string owner_uid = "sts-uid";  // "" for a bare pod
+};
+
+json::value pod(const PodShape& p = {}) {
+  json::object meta{{"name", p.name}, {"namespace", p.ns}, {"uid", p.uid}};
+  if (!p.owner_uid.empty())
+    meta["ownerReferences"] = json::array{json::object{{"apiVersion", "apps/v1"}, {"kind", "StatefulSet"},
+                                                       {"name", "app"}, {"uid", p.owner_uid}, {"controller", true}}};
+  json::object status{{"phase", p.phase}};
+  if (!p.ip.empty()) {
+    status["podIP"] = p.ip;
+    status["podIPs"] = json::array{json::object{{"ip", p.ip}}};
+  }
+  return json::object{{"metadata", std::move(meta)},
+                      {"spec", json::object{{"serviceAccountName", p.sa}, {"hostname", p.name}, {"subdomain", "app"},
+                                            {"nodeName", p.node}}},
+                      {"status", std::move(status)}};
 }
 
 json::value pods(std::initializer_list<json::value> items) {
   return json::object{{"kind", "PodList"}, {"items", json::array(items.begin(), items.end())}};
 }
 
-// The verdict for a CSR against a pod list: "approve" or the deny reason.
-std::string verdict(const json::value& csr, const json::value& pod_list = pods({pod()})) {
-  auto e = examine(csr, kPolicy);
+json::value statefulset(std::string service = "app", std::string uid = "sts-uid") {
+  return json::object{{"metadata", json::object{{"name", "app"}, {"namespace", "shop"}, {"uid", uid}}},
+                      {"spec", json::object{{"serviceName", service}}}};
+}
+
+// The verdict for a CSR, as the signer reaches it: "approve", "wait:Reason" or the deny reason.
+std::string verdict(const json::value& csr, const json::value& by_name = pods({pod()}),
+                    std::optional<json::value> by_ip = std::nullopt, const json::value* sts = nullptr,
+                    const SignerPolicy& p = kPolicy) {
+  auto e = examine(csr, p);
   if (auto* v = std::get_if<Verdict>(&e)) return v->reason;
-  auto v = check_pods(std::get<CsrRequest>(e), pod_list, kPolicy);
-  return v.approve ? "approve" : v.reason;
+  const auto& r = std::get<CsrRequest>(e);
+  if (auto v = abandoned(r, p, kNow)) return v->reason;
+  auto v = check_pod(r, by_name, by_ip.value_or(by_name));
+  if (v.approve() && !r.dns.empty()) v = check_dns(r, by_name.at("items").at(0), sts, p);
+  if (v.kind == Verdict::Kind::wait) return "wait:" + v.reason;
+  return v.approve() ? "approve" : v.reason;
 }
 
 TEST(SignerPolicy, Table) {
@@ -73,35 +125,84 @@ TEST(SignerPolicy, Table) {
   two_ips.ips.push_back("10.1.2.4");
   certs::Sans no_ip;
   no_ip.dns = {"app-0.app.shop.svc.cluster.local"};
+  const auto sts = statefulset();
+  const auto other_service = statefulset("db");
+  const auto other_sts = statefulset("app", "another-uid");
+  const char* sa = "system:serviceaccount:shop:app";
+  const json::array usages{"digital signature", "key encipherment", "server auth", "client auth"};
 
   struct Row {
     const char* what;
     json::value csr;
-    json::value pods;
+    json::value by_name;
+    std::optional<json::value> by_ip;
+    const json::value* sts;
     const char* want;
   };
   const std::vector<Row> rows{
-      {"the pod's own identity", csr_for(pod_sans()), pods({pod()}), "approve"},
-      {"no URI SAN is fine", csr_for(pod_sans({})), pods({pod()}), "approve"},
-      {"a pending pod (native sidecar before the app starts)", csr_for(pod_sans()), pods({pod("10.1.2.3", "app", "Pending")}), "approve"},
-      {"its own DNS name", csr_for(with_dns), pods({pod()}), "approve"},
-      {"a user, not a service account", csr_for(pod_sans(), "alice"), pods({pod()}), "RequesterNotServiceAccount"},
-      {"a node", csr_for(pod_sans(), "system:node:worker-1"), pods({pod()}), "RequesterNotServiceAccount"},
-      {"no such pod", csr_for(pod_sans()), pods({}), "NoSuchPod"},
-      {"a pod of another namespace", csr_for(pod_sans()), pods({pod("10.1.2.3", "app", "Running", "other")}), "NoSuchPod"},
-      {"another service account's pod", csr_for(pod_sans()), pods({pod("10.1.2.3", "db")}), "WrongServiceAccount"},
-      {"a finished pod", csr_for(pod_sans()), pods({pod("10.1.2.3", "app", "Succeeded")}), "PodNotRunning"},
-      {"a terminating pod", csr_for(pod_sans()), pods({deleting}), "PodTerminating"},
-      {"a host-network IP", csr_for(pod_sans()), pods({host_net}), "HostNetworkPod"},
-      {"two pods with the IP", csr_for(pod_sans()), pods({pod(), pod()}), "AmbiguousPod"},
-      {"someone else's SPIFFE ID", csr_for(pod_sans({"spiffe://cluster.local/ns/shop/sa/admin"})), pods({pod()}), "BadIdentity"},
-      {"another pod's DNS name", csr_for(wrong_dns), pods({pod()}), "BadIdentity"},
-      {"two IPs", csr_for(two_ips), pods({pod()}), "BadIdentity"},
-      {"no IP", csr_for(no_ip), pods({pod()}), "BadIdentity"},
-      {"code signing usage", csr_for(pod_sans(), "system:serviceaccount:shop:app", {"digital signature", "code signing", "server auth", "client auth"}), pods({pod()}), "UnsupportedUsage"},
-      {"server auth only", csr_for(pod_sans(), "system:serviceaccount:shop:app", {"digital signature", "server auth"}), pods({pod()}), "UnsupportedUsage"},
+      {"the pod's own identity", csr_for(pod_sans()), pods({pod()}), {}, nullptr, "approve"},
+      {"no URI SAN is fine", csr_for(pod_sans({})), pods({pod()}), {}, nullptr, "approve"},
+      {"a pending pod (native sidecar before the app starts)", csr_for(pod_sans()),
+       pods({pod({.phase = "Pending"})}), {}, nullptr, "approve"},
+      {"its own DNS name, vouched for by its StatefulSet", csr_for(with_dns), pods({pod()}), {}, &sts, "approve"},
+      {"a finished pod that kept the IP does not make it ambiguous", csr_for(pod_sans()), pods({pod()}),
+       pods({pod({.name = "job-x", .uid = "u2", .phase = "Succeeded"}), pod(),
+             pod({.name = "evicted", .uid = "u3", .phase = "Failed"})}), nullptr, "approve"},
+      {"a user, not a service account", csr_for(pod_sans(), "alice"), pods({pod()}), {}, nullptr,
+       "RequesterNotServiceAccount"},
+      {"a node", csr_for(pod_sans(), "system:node:worker-1"), pods({pod()}), {}, nullptr, "RequesterNotServiceAccount"},
+      {"a legacy token bound to no pod", csr_for(pod_sans(), sa, usages, 3600, std::nullopt), pods({pod()}), {},
+       nullptr, "NotPodBound"},
+      {"a sibling replica asks for app-1's IP", csr_for(pod_sans({kSpiffe}, "10.1.2.4")), pods({pod()}),
+       pods({pod({.name = "app-1", .uid = "u1", .ip = "10.1.2.4"})}), nullptr, "WrongIP"},
+      {"the token's pod was replaced by a namesake", csr_for(pod_sans()), pods({pod({.uid = "new-uid"})}), {},
+       nullptr, "PodReplaced"},
+      {"the pod is not in the API yet", csr_for(pod_sans()), pods({}), {}, nullptr, "wait:NoSuchPod"},
+      {"the pod's IP is not in the API yet", csr_for(pod_sans()), pods({pod({.ip = "", .phase = "Pending"})}), {},
+       nullptr, "wait:PodIPPending"},
+      {"a pod of another namespace", csr_for(pod_sans()), pods({pod({.ns = "other"})}), {}, nullptr,
+       "wait:NoSuchPod"},
+      {"another service account's pod", csr_for(pod_sans()), pods({pod({.sa = "db"})}), {}, nullptr,
+       "WrongServiceAccount"},
+      {"a finished pod", csr_for(pod_sans()), pods({pod({.phase = "Succeeded"})}), {}, nullptr, "PodNotRunning"},
+      {"a terminating pod", csr_for(pod_sans()), pods({deleting}), {}, nullptr, "PodTerminating"},
+      {"a host-network pod", csr_for(pod_sans()), pods({host_net}), {}, nullptr, "HostNetworkPod"},
+      {"another live pod with the IP", csr_for(pod_sans()), pods({pod()}),
+       pods({pod(), pod({.name = "other", .uid = "u9"})}), nullptr, "AmbiguousPod"},
+      {"the token was issued on another node", csr_for(pod_sans()), pods({pod({.node = "node-2"})}), {}, nullptr,
+       "WrongNode"},
+      {"someone else's SPIFFE ID", csr_for(pod_sans({"spiffe://cluster.local/ns/shop/sa/admin"})), pods({pod()}), {},
+       nullptr, "BadIdentity"},
+      {"a bare pod that copied a StatefulSet pod's hostname", csr_for(with_dns), pods({pod({.owner_uid = ""})}), {},
+       nullptr, "BadIdentity"},
+      {"a StatefulSet whose serviceName is not the subdomain", csr_for(with_dns), pods({pod()}), {}, &other_service,
+       "BadIdentity"},
+      {"a StatefulSet that does not own the pod", csr_for(with_dns), pods({pod()}), {}, &other_sts, "BadIdentity"},
+      {"another pod's DNS name", csr_for(wrong_dns), pods({pod()}), {}, &sts, "BadIdentity"},
+      {"two IPs", csr_for(two_ips), pods({pod()}), {}, nullptr, "BadIdentity"},
+      {"no IP", csr_for(no_ip), pods({pod()}), {}, nullptr, "BadIdentity"},
+      {"code signing usage", csr_for(pod_sans(), sa, {"digital signature", "code signing", "server auth", "client auth"}),
+       pods({pod()}), {}, nullptr, "UnsupportedUsage"},
+      {"server auth only", csr_for(pod_sans(), sa, {"digital signature", "server auth"}), pods({pod()}), {}, nullptr,
+       "UnsupportedUsage"},
+      {"pending longer than any requester waits", csr_for(pod_sans(), sa, usages, 3600, bound(),
+                                                          kNow - std::chrono::minutes(10)),
+       pods({pod()}), {}, nullptr, "Abandoned"},
   };
-  for (const auto& r : rows) EXPECT_EQ(verdict(r.csr, r.pods), r.want) << r.what;
+  for (const auto& r : rows) EXPECT_EQ(verdict(r.csr, r.by_name, r.by_ip, r.sts), r.want) << r.what;
+}
+
+TEST(SignerPolicy, NamespacesOutsideTheAllowListAreDenied) {
+  EXPECT_EQ(verdict(csr_for(pod_sans()), pods({pod()}), std::nullopt, nullptr, policy({"shop", "web"})), "approve");
+  EXPECT_EQ(verdict(csr_for(pod_sans()), pods({pod()}), std::nullopt, nullptr, policy({"web"})), "NamespaceNotServed");
+}
+
+TEST(SignerPolicy, ExtraWithSeveralValuesIsNotABinding) {
+  auto extra = bound();
+  extra[kExtraPodName] = json::array{"app-0", "app-1"};
+  EXPECT_EQ(verdict(csr_for(pod_sans(), "system:serviceaccount:shop:app",
+                            {"digital signature", "key encipherment", "server auth", "client auth"}, 3600, extra)),
+            "NotPodBound");
 }
 
 TEST(SignerPolicy, RejectsGarbageRequests) {

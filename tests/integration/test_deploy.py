@@ -44,6 +44,8 @@ SIDECAR_CONTRACT = {
     "peer-port": "4370",
     "epmd": "127.0.0.1:4369",
     "admin": "0.0.0.0:9901",
+    "admin-expose": "probes",
+    "allow-peer": "spiffe://cluster.local/ns/$(POD_NAMESPACE)/*",
     "cert-source": "k8s-csr",
     "signer-name": "distls.io/erlang-dist",
     "trust-bundle": "/etc/distls/trust/ca.crt",
@@ -59,7 +61,8 @@ SIDECAR_CONTRACT = {
 TEST_ONLY_PACKAGES = {"python3", "iproute2", "curl", "libgtest-dev", "libgmock-dev",
                       "erlang-src", "dnsmasq-base", "stunnel4", "rebar3", "elixir",
                       "clang-14", "libclang-rt-14-dev", "llvm-14",  # the sanitizer/fuzz build
-                      "python3-kubernetes"}  # the official client, against the API double
+                      "python3-kubernetes",  # the official client, against the API double
+                      "mmdebstrap"}  # roots of other Debian releases (OTP versions, images)
 # Already in debian:bookworm-slim.
 SLIM_BASE_PACKAGES = {"libc6", "libstdc++6", "libgcc-s1"}
 
@@ -634,9 +637,11 @@ class SignerTest(unittest.TestCase):
             "signer-name": "distls.io/erlang-dist",
             "ca-cert": "/etc/distls/ca/tls.crt",
             "ca-key": "/etc/distls/ca/tls.key",
-            "max-ttl": "24h",
+            "max-ttl": "1h",
             "trust-domain": "cluster.local",
+            "namespaces": "distls-example",
             "admin": "0.0.0.0:9902",
+            "admin-expose": "metrics",
             "leader-elect": None,
             "lease-namespace": "$(POD_NAMESPACE)",
             "lease-name": "distls-signer",
@@ -678,11 +683,18 @@ class SignerTest(unittest.TestCase):
                       "clusterissuers.cert-manager.io/distls-ca"):
             self.assertFalse(allowed(g, "approve", "signers", CERTS, other), other)
             self.assertFalse(allowed(g, "sign", "signers", CERTS, other), other)
-        # Pods of any namespace, read-only (ns None = cluster-wide).
-        self.assertTrue(allowed(g, "get", "pods"))
-        self.assertTrue(allowed(g, "list", "pods"))
-        for verb in ("create", "update", "delete", "patch"):
-            self.assertFalse(allowed(g, verb, "pods", ns=self.ns))
+        # Pods: list only, and only where a RoleBinding in the served namespace says so
+        # (deploy/example brings one); nothing cluster-wide (ns None).
+        served = grants(self.objects + render("example"), self.ns, sa)
+        self.assertFalse(allowed(served, "list", "pods"), "pods of every namespace")
+        self.assertFalse(allowed(served, "list", "pods", ns="kube-system"))
+        for n in self.flags["namespaces"].split(","):
+            self.assertTrue(allowed(served, "list", "pods", ns=n), n)
+            self.assertTrue(allowed(served, "list", "statefulsets", "apps", ns=n), n)
+            for verb in ("get", "watch", "create", "update", "delete", "patch"):
+                self.assertFalse(allowed(served, verb, "pods", ns=n), verb)
+        # Events on its CSRs (namespace "default": they are cluster-scoped).
+        self.assertTrue(allowed(g, "create", "events", ns="default"))
         self.assertFalse(allowed(g, "get", "secrets", ns="distls-example"))
         # Its Lease, in its own namespace only.
         lease = self.flags["lease-name"]

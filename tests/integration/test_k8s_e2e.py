@@ -58,10 +58,13 @@ class K8sTestCase(ClusterTestCase):
                  log.events_since(0, "leader_elected") or None, check=process.check_running)
         return process, log
 
-    def pod(self, n: int, *, service_account: str = SA, pod_service_account: str | None = None,
-            kubeconfig: Path | None = None, start_node: bool = True):
-        self.api.add_pod(NS, f"app-{n}", f"127.0.0.{n}", service_account=pod_service_account or service_account)
-        kubeconfig = kubeconfig or self.api.kubeconfig_for(NS, service_account)
+    def pod(self, n: int, *, service_account: str = SA, kubeconfig: Path | None = None, start_node: bool = True,
+            in_api: bool = True, token_pod: str | None = None):
+        """Pod app-N at 127.0.0.N whose distls gets its certificate through the CSR API with
+        a token bound to pod `token_pod` (default: its own, as the kubelet mounts it)."""
+        if in_api:
+            self.api.add_pod(NS, f"app-{n}", f"127.0.0.{n}", service_account=service_account)
+        kubeconfig = kubeconfig or self.api.kubeconfig_for(NS, service_account, pod=token_pod or f"app-{n}")
         source = ["--cert-source", "k8s-csr", "--kubeconfig", str(kubeconfig), "--signer-name", SIGNER,
                   "--trust-bundle", str(self.ca.cert), "--cert-ttl", "10m", "--trust-domain", TRUST_DOMAIN,
                   "--service-account", service_account, "--namespace", NS]
@@ -74,6 +77,14 @@ class K8sTestCase(ClusterTestCase):
             pod = self.cluster.pod(n, None, source_args=source)
         self.addCleanup(pod.stop)
         return pod
+
+    def denial(self, pod, reason: str) -> dict:
+        """Waits for distls to hear that its CSR was denied for `reason`; returns the CSR."""
+        event = wait_for(f"{pod.name}'s CSR to be denied ({reason})",
+                         lambda: pod.distls_log.events_since(0, "renewal_failed"), SLOW)[0]
+        self.assertIn(f"denied: {reason}", event.fields["reason"])
+        name = event.fields["reason"].split()[1]
+        return self.api.csr(name)
 
 
 class IssueAndRenewTest(K8sTestCase):
@@ -128,18 +139,111 @@ class IssueAndRenewTest(K8sTestCase):
 
 class DenialTest(K8sTestCase):
 
-    def test_a_pod_asking_for_someone_elses_identity_is_denied(self) -> None:
-        # The pod at 127.0.0.6 runs as "db", but its distls asks as "app".
-        pod = self.pod(6, service_account=SA, pod_service_account="db", start_node=False)
-        event = wait_for("the denial to reach distls",
-                         lambda: pod.distls_log.events_since(0, "renewal_failed"))[0]
-        self.assertIn("denied: WrongServiceAccount", event.fields["reason"])
-        self.assertIn("runs as db", event.fields["reason"])
+    def test_a_sibling_asking_for_another_pods_identity_is_denied(self) -> None:
+        # app-7's distls holds app-6's token (same service account, as every replica of a
+        # StatefulSet): it asks for 127.0.0.7, which is not the pod its token is bound to.
+        self.api.add_pod(NS, "app-6", "127.0.0.6", service_account=SA)
+        pod = self.pod(7, token_pod="app-6", start_node=False)
+        csr = self.denial(pod, "WrongIP")
+        self.assertEqual(csr["spec"]["extra"]["authentication.kubernetes.io/pod-name"], ["app-6"])
         status, body = __import__("harness").http_get(pod.admin_url + "/readyz")
         self.assertEqual(status, 503)
         self.assertIn("no identity", body)
+        self.assertTrue(self.signers[0][1].events_since(0, "csr_denied", reason="WrongIP"))
+        # `kubectl describe csr` says why: the signer records an Event with the decision.
+        described = self.api.kubectl("describe", "csr", csr["metadata"]["name"]).stdout
+        self.assertIn("WrongIP", described)
+        self.assertIn("app-6", described)
+
+    def test_a_token_bound_to_no_pod_is_denied(self) -> None:
+        # A legacy service-account token (a Secret): spec.extra names no pod.
+        kubeconfig = self.api.write_kubeconfig(self.cluster.work / "legacy.kubeconfig",
+                                               token=self.api.token_for(NS, SA), user="legacy")
+        pod = self.pod(8, kubeconfig=kubeconfig, start_node=False)
+        csr = self.denial(pod, "NotPodBound")
+        self.assertNotIn("extra", csr["spec"])
+        self.assertIn("NotPodBound", self.api.kubectl("describe", "csr", csr["metadata"]["name"]).stdout)
+
+
+class PodLifecycleTest(K8sTestCase):
+    """What real clusters do to pods and their IPs, and the signer does not deny for."""
+
+    def test_a_finished_pod_that_kept_the_ip_does_not_block_the_pod_that_has_it_now(self) -> None:
+        # A Job's pod finished (or a pod was evicted): it keeps status.podIP in the API
+        # while the network hands the address to a new pod.
+        self.api.add_pod(NS, "batch-1", "127.0.0.9", service_account=SA)
+        self.api.finish_pod(NS, "batch-1", phase="Succeeded")
+        self.api.add_pod(NS, "evicted-1", "127.0.0.9", service_account=SA)
+        self.api.finish_pod(NS, "evicted-1", phase="Failed")
+        pod = self.pod(9)
+        self.assertIn("distls CA", pod.cert_status()["issuer"])
+        self.assertFalse(any(log.events_since(0, "csr_denied") for _, log in self.signers))
+
+    def test_a_pod_whose_ip_reaches_the_api_after_its_sidecar_asks_is_issued(self) -> None:
+        # The kubelet gives the sidecar POD_IP before the API shows it: the CSR waits.
+        self.api.add_pod(NS, "app-10", None, service_account=SA)
+        pod = self.pod(10, in_api=False, start_node=False)
         signer_log = self.signers[0][1]
-        self.assertTrue(signer_log.events_since(0, "csr_denied", reason="WrongServiceAccount"))
+        wait_for("the signer to wait for the pod's IP",
+                 lambda: signer_log.events_since(0, "csr_waiting", reason="PodIPPending"))
+        self.api.set_pod_ip(NS, "app-10", "127.0.0.10")
+        wait_for("the certificate", lambda: pod.cert_status().get("serial"), SLOW)
+        self.assertFalse(signer_log.events_since(0, "csr_denied"))
+        self.assertEqual(pod.distls_log.events_since(0, "renewal_failed"), [])
+
+
+class NamespaceAllowListTest(K8sTestCase):
+    SIGNER_ARGS = ["--namespaces", "distls-example,web"]
+
+    def test_pods_of_other_namespaces_are_denied(self) -> None:
+        other = "shop"
+        self.api.set_permissions(group=f"system:serviceaccounts:{other}", rules=[{
+            "apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests"],
+            "verbs": ["create", "get", "list", "watch"]}])
+        self.api.add_pod(other, "app-11", "127.0.0.11", service_account=SA)
+        kubeconfig = self.api.kubeconfig_for(other, SA, pod="app-11")
+        pod = self.pod(11, kubeconfig=kubeconfig, in_api=False, start_node=False)
+        self.denial(pod, "NamespaceNotServed")
+        self.assertIn("namespaces=distls-example,web", self.signers[0][1].text_since(0))
+
+
+class AbandonedTest(K8sTestCase):
+    SIGNERS = 0
+
+    def test_csrs_older_than_any_requester_waits_are_denied_not_signed(self) -> None:
+        # The signer is down while a pod asks; by the time it is back the request is older
+        # than a requester waits: signing it now would certify a key nobody holds.
+        pod = self.pod(12, start_node=False)
+        first = wait_for("a CSR", lambda: self.api.csrs(SIGNER))[0]["metadata"]["name"]
+        __import__("time").sleep(6)  # older than --max-pending-age below; nothing asserts on time
+        process, log = self.start_signer(0, ["--max-pending-age", "5s"])
+        self.addCleanup(process.stop)
+        wait_for(f"{first} to be denied as abandoned",
+                 lambda: log.events_since(0, "csr_denied", csr=first, reason="Abandoned"), SLOW)
+        self.assertFalse(self.api.csr(first)["status"].get("certificate"))
+
+
+class LeaderHandoverTest(K8sTestCase):
+    SIGNERS = 2
+    SIGNER_ARGS = ["--leader-elect", "--lease-namespace", "distls-system"]
+
+    def test_a_stopping_leader_hands_the_lease_over(self) -> None:
+        def leader():
+            found = [(p, log) for p, log in self.signers if log.events_since(0, "leader_elected")]
+            return found[0] if len(found) == 1 else None
+        process, log = wait_for("one leader", leader)
+        follower_log = next(l for p, l in self.signers if l is not log)
+        process.stop()  # SIGTERM
+        self.assertTrue(log.events_since(0, "leader_released", ok="true"), log.tail())
+        # Released (no holder), not expired: the follower takes over at its next look,
+        # rather than a lease duration later, and says from whom.
+        event = wait_for("the follower to lead", lambda: follower_log.events_since(0, "leader_elected"))[0]
+        self.assertEqual(event.fields["detail"], "took over from nobody")
+        lease = self.api.api("GET", "/apis/coordination.k8s.io/v1/namespaces/distls-system/leases/distls-signer")
+        self.assertEqual(lease["spec"]["holderIdentity"], follower_log.events_since(0, "leader_elected")[0].fields["identity"])
+        # And it signs.
+        pod = self.pod(13, start_node=False)
+        wait_for("a certificate from the new leader", lambda: pod.cert_status().get("serial"), SLOW)
 
 
 class ApiFaultsTest(K8sTestCase):
@@ -148,10 +252,11 @@ class ApiFaultsTest(K8sTestCase):
         # 429 twice on create: the client retries by itself.
         self.api.fail_next("POST", CSR_PATH, count=2, status=429)
         token_file = self.cluster.work / "app.token"
-        token_file.write_text(self.api.token_for(NS, SA))
+        self.api.add_pod(NS, "app-7", "127.0.0.7", service_account=SA)
+        token_file.write_text(self.api.token_for(NS, SA, pod="app-7"))
         kubeconfig = self.api.write_kubeconfig(self.cluster.work / "app.kubeconfig", token_file=token_file,
                                                user="app")
-        pod = self.pod(7, kubeconfig=kubeconfig)
+        pod = self.pod(7, kubeconfig=kubeconfig, in_api=False)
         seen = self.api.requests(method="POST")
         self.assertEqual([r["status"] for r in seen if CSR_PATH in r["path"]][:3], [429, 429, 201])
 
@@ -165,7 +270,7 @@ class ApiFaultsTest(K8sTestCase):
 
         # The token rotates (the kubelet rewrites the projected token file): distls
         # re-reads it; the old one no longer works.
-        new_token = self.api.rotate_token(NS, SA, revoke_old=True)
+        new_token = self.api.rotate_token(NS, SA, revoke_old=True, pod="app-7")
         token_file.write_text(new_token)
         before = pod.cert_status()["renewals_ok"]
         wait_for("a renewal with the rotated token", lambda: pod.cert_status()["renewals_ok"] > before, SLOW)
