@@ -61,8 +61,16 @@ Proxy::Proxy(asio::io_context& io, const ProxyConfig& config, Logger& log, Metri
   metrics_.help("distls_handshake_failures_total", "Tunnels refused or failed before splicing, by reason");
   metrics_.help("distls_epmd_errors_total", "EPMD requests rejected, by reason");
   metrics_.help("distls_identity_expiry_seconds", "Seconds until the presented certificate expires");
+  metrics_.help("distls_connections_active", "Tunnels and handshakes held now (limit: --max-connections)");
+  metrics_.help("distls_connections_rejected_total", "Connections closed before any TLS work, by reason");
+  metrics_.help("distls_epmd_requests_total", "EPMD requests answered, by type");
+  metrics_.help("distls_registrations_refused_total", "Node registrations refused, by reason");
+  metrics_.help("distls_peer_listeners_open", "Per-peer loopback listeners open now");
   metrics_.gauge("distls_tunnels_open", "direction=\"in\"");
   metrics_.gauge("distls_tunnels_open", "direction=\"out\"");
+  // Typed as a gauge before its first listener: promtool (and Prometheus) read a family
+  // without samples by its TYPE line.
+  metrics_.gauge("distls_peer_listeners_open");
 }
 
 void Proxy::init_identity(asio::io_context& io) {
