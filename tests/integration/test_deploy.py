@@ -58,7 +58,9 @@ SIDECAR_CONTRACT = {
 # build stage does not need them.
 TEST_ONLY_PACKAGES = {"python3", "iproute2", "curl", "libgtest-dev", "libgmock-dev",
                       "erlang-src", "dnsmasq-base", "stunnel4", "rebar3", "elixir",
-                      "clang-14", "libclang-rt-14-dev", "llvm-14"}  # the sanitizer/fuzz build
+                      "clang-14", "libclang-rt-14-dev", "llvm-14",  # the sanitizer/fuzz build
+                      # the image, the .deb and the monitoring tests
+                      "buildah", "mmdebstrap", "dpkg-dev", "prometheus", "python3-yaml"}
 # Already in debian:bookworm-slim.
 SLIM_BASE_PACKAGES = {"libc6", "libstdc++6", "libgcc-s1"}
 
