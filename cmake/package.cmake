@@ -1,5 +1,5 @@
 # A Debian package of the install layout of cmake/install.cmake, with the prefix /usr:
-#   cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DDISTLS_BUILD_TESTS=OFF
+#   cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DDISTLS_BUILD_TESTS=OFF -DDISTLS_WERROR=OFF
 #   cmake --build build-release && (cd build-release && cpack -G DEB)
 # -> build-release/distls_VERSION_ARCH.deb. Depends comes from dpkg-shlibdeps (dpkg-dev),
 # i.e. from the libraries the binary links. docs/bare-metal.md installs and uses it.

@@ -140,6 +140,8 @@ class ImageTest(unittest.TestCase):
             cls.build_image()
         cls.ctr = cls.store.container(cls.tag)
         cls.root = cls.store.mount(cls.ctr)
+        # The logs stay only when setting up failed, for the message that points at them.
+        cls.addClassCleanup(shutil.rmtree, cls.logs, True)
 
     @classmethod
     def build_image(cls) -> None:
@@ -153,7 +155,7 @@ class ImageTest(unittest.TestCase):
             print(f"image build failed; last lines of {log}:\n"
                   + "\n".join(log.read_text(errors="replace").splitlines()[-40:]), file=sys.stderr)
             raise
-        print(f"{cls.tag}: built in {time.monotonic() - started:.0f} s (log {log})", file=sys.stderr)
+        print(f"{cls.tag}: built in {time.monotonic() - started:.0f} s", file=sys.stderr)
         for old in cls.store.images(TAG_PREFIX)[KEEP_IMAGES:]:
             cls.store.buildah("rmi", old["name"], check=False)
 

@@ -176,8 +176,11 @@ class FreshRootTest(unittest.TestCase):
             with open(cls.logs / "apt.log", "a") as log:
                 log.write(out.stdout + out.stderr)
             if out.returncode != 0:
-                raise AssertionError(f"{' '.join(argv)} in the fresh root failed:\n{out.stdout[-3000:]}{out.stderr}")
+                raise AssertionError(f"{' '.join(argv)} in the fresh root failed (log {cls.logs}/apt.log):\n"
+                                     f"{out.stdout[-3000:]}{out.stderr}")
         cls.installed = out.stdout
+        # The logs stay only when setting up failed.
+        cls.addClassCleanup(shutil.rmtree, cls.logs, True)
         print(f"fresh root with the package ready in {time.monotonic() - started:.0f} s", file=sys.stderr)
 
     def run_in_root(self, *argv: str) -> str:
