@@ -118,6 +118,7 @@ Client::Client(asio::any_io_executor ex, Connection conn, Logger& log, Metrics& 
   }
   tls_ = ctx;
   metrics_.help("distls_k8s_requests_total", "Kubernetes API requests, by verb and HTTP code (transport: no answer)");
+  metrics_.help("distls_k8s_bad_events_total", "Watch events that could not be read");
 }
 
 namespace {

@@ -59,6 +59,8 @@ Discovery::Discovery(asio::any_io_executor ex, ProxyContext& ctx, DnsResolver& d
     : ctx_(ctx), dns_(dns), book_(book), cfg_(std::move(cfg)), timer_(ex) {
   ctx_.metrics.help("distls_discovery_refreshes_total", "Discovery lookups, by result");
   ctx_.metrics.help("distls_discovered_peers", "Peers in the discovered set");
+  // A gauge from the start, not a sample-less `counter` while the first lookup fails.
+  ctx_.metrics.gauge("distls_discovered_peers");
 }
 
 void Discovery::start() { asio::co_spawn(timer_.get_executor(), run(), asio::detached); }

@@ -70,8 +70,15 @@ Proxy::Proxy(asio::io_context& io, const ProxyConfig& config, Logger& log, Metri
   metrics_.help("distls_tunnels_revoked_total", "Live tunnels closed because the peer no longer verifies against a new trust bundle, by reason");
   metrics_.help("distls_tunnels_peer_cert_expired", "Live tunnels whose peer certificate has expired since the handshake");
   metrics_.help("distls_connections_active", "Inbound and outbound connections held now, handshakes included, by direction");
+  metrics_.help("distls_connections_rejected_total", "Connections closed before any TLS work, by reason");
+  metrics_.help("distls_epmd_requests_total", "EPMD requests answered, by type");
+  metrics_.help("distls_registrations_refused_total", "Node registrations refused, by reason");
+  metrics_.help("distls_peer_listeners_open", "Per-peer loopback listeners open now");
   metrics_.gauge("distls_tunnels_open", "direction=\"in\"");
   metrics_.gauge("distls_tunnels_open", "direction=\"out\"");
+  // Typed as a gauge before its first listener: promtool (and Prometheus) read a family
+  // without samples by its TYPE line.
+  metrics_.gauge("distls_peer_listeners_open");
 }
 
 void Proxy::init_identity(asio::io_context& io) {

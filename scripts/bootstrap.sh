@@ -14,6 +14,7 @@ PACKAGES=(
   dnsmasq-base stunnel4
   mmdebstrap python3-kubernetes
   clang-14 libclang-rt-14-dev llvm-14
+  buildah mmdebstrap dpkg-dev prometheus python3-yaml
 )
 
 missing=()
@@ -26,6 +27,11 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Debian's prometheus starts a server on :9090; the tests want promtool, and start a
+  # Prometheus of their own on loopback.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus.service || true
+  fi
 fi
 
 BUILD_DIR=${BUILD_DIR:-build}

@@ -2,6 +2,9 @@
 # The whole test suite: installs and builds what is missing, then runs unit and
 # integration tests (real erl nodes, real TLS) through ctest.
 #
+# --slow: also the tests labelled `slow`: the container image, built with buildah and
+# run (tests/integration/test_image.py; minutes when the tree changed, cached otherwise).
+#
 # --sanitized: the same suite built with Clang 14, ASan and UBSan into build-sanitize/
 # ($SANITIZE_BUILD_DIR), integration tests against the sanitized distls, plus a short
 # run of each fuzz target (docs/fuzzing.md). Any sanitizer finding fails the run.
@@ -9,6 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Warnings are errors here (CI runs this), not in a user's build.
 scripts/bootstrap.sh -DDISTLS_WERROR=ON
+labels=(-LE slow)
+if [ "${1:-}" = "--slow" ]; then
+  shift
+  labels=()
+fi
 if [ "${1:-}" = "--sanitized" ]; then
   shift
   dir=${SANITIZE_BUILD_DIR:-build-sanitize}
@@ -22,4 +30,4 @@ if [ "${1:-}" = "--sanitized" ]; then
 else
   cd "${BUILD_DIR:-build}"
 fi
-exec ctest --output-on-failure --timeout 900 "$@"
+exec ctest --output-on-failure --timeout 900 "${labels[@]}" "$@"

@@ -764,7 +764,7 @@ class Pod:
         return self
 
     def start_distls(self) -> None:
-        argv = [str(self.cluster.build.distls), "proxy",
+        argv = [*self.cluster.distls_command, "proxy",
                 "--node", self.name,
                 "--listen", f"{self.ip}:{self.tls_port}",
                 "--peer-port", str(self.tls_port),
@@ -867,9 +867,13 @@ class Cluster:
     """
 
     def __init__(self, label: str, build: Build | None = None,
-                 tls_port: int | None = None, need_distls: bool = True) -> None:
+                 tls_port: int | None = None, need_distls: bool = True,
+                 distls_command: list[str] | None = None) -> None:
+        """distls_command: the words that run distls for pods and `distls ca` (default:
+        the build's binary); e.g. a wrapper that runs an image's distls in its root."""
         self.build = build or Build.from_env()
         self.build.check(need_distls)
+        self.distls_command = list(distls_command or [str(self.build.distls)])
         self.work = Path(tempfile.mkdtemp(prefix=f"distls-{label}-"))
         self.processes: list[Process] = []
         self.pods: list[Pod] = []
@@ -886,7 +890,7 @@ class Cluster:
         return process
 
     def run_distls(self, args: list[str]) -> subprocess.CompletedProcess:
-        argv = [str(self.build.distls), *args]
+        argv = [*self.distls_command, *args]
         result = subprocess.run(argv, capture_output=True, text=True, timeout=120,
                                 env=distls_env())
         if result.returncode != 0:

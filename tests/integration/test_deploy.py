@@ -62,7 +62,8 @@ TEST_ONLY_PACKAGES = {"python3", "iproute2", "curl", "libgtest-dev", "libgmock-d
                       "erlang-src", "dnsmasq-base", "stunnel4", "rebar3", "elixir",
                       "clang-14", "libclang-rt-14-dev", "llvm-14",  # the sanitizer/fuzz build
                       "python3-kubernetes",  # the official client, against the API double
-                      "mmdebstrap"}  # roots of other Debian releases (OTP versions, images)
+                      # other Debian roots (OTP versions), the image, the .deb, monitoring
+                      "buildah", "mmdebstrap", "dpkg-dev", "prometheus", "python3-yaml"}
 # Already in debian:bookworm-slim.
 SLIM_BASE_PACKAGES = {"libc6", "libstdc++6", "libgcc-s1"}
 
