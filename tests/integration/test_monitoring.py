@@ -254,8 +254,9 @@ class RulesTest(unittest.TestCase):
 # Live: a sidecar of each kind, the signer, and a real Prometheus
 # ---------------------------------------------------------------------------
 
-NS = "shop"
-SA = "app"
+# deploy/'s RBAC is loaded: pods run where deploy/example runs them, the signer as deploy/base's.
+from k8s_double import (EXAMPLE_NAMESPACE as NS, EXAMPLE_SERVICE_ACCOUNT as SA,  # noqa: E402
+                        SIGNER_NAMESPACE, SIGNER_SERVICE_ACCOUNT)
 SIGNER = "distls.io/erlang-dist"
 
 
@@ -272,8 +273,10 @@ class LiveTest(ClusterTestCase):
         from k8s_double import K8sDouble
         c = cls.cluster
         cls.api = K8sDouble(c, c.build)
+        cls.api.apply_rbac_from_deploy()
         cls.ca = c.ca("main")
-        kubeconfig = cls.api.write_kubeconfig(c.work / "signer.kubeconfig", token=cls.api.signer_token(),
+        kubeconfig = cls.api.write_kubeconfig(c.work / "signer.kubeconfig",
+                                              token=cls.api.token_for(SIGNER_NAMESPACE, SIGNER_SERVICE_ACCOUNT),
                                               user="signer")
         cls.signer_admin = free_port()
         cls.signer_log = LogFile(c.work / "signer.log")
@@ -290,7 +293,7 @@ class LiveTest(ClusterTestCase):
             extra_distls_args=discovery)
         cls.api.add_pod(NS, "app-3", "127.0.0.3", service_account=SA)
         cls.csr_pod = c.pod(3, None, source_args=[
-            "--cert-source", "k8s-csr", "--kubeconfig", str(cls.api.kubeconfig_for(NS, SA)),
+            "--cert-source", "k8s-csr", "--kubeconfig", str(cls.api.kubeconfig_for(NS, SA, pod="app-3")),
             "--signer-name", SIGNER, "--trust-bundle", str(cls.ca.cert), "--cert-ttl", "10m",
             "--namespace", NS], extra_distls_args=discovery)
         cls.pods = [cls.local, cls.csr_pod]
@@ -300,12 +303,12 @@ class LiveTest(ClusterTestCase):
 
     @classmethod
     def deny_a_csr(cls) -> None:
-        """A CSR from the pods' service account for an IP no pod has: NoSuchPod."""
+        """A CSR made with app-3's own token for an IP that is not app-3's: WrongIP."""
         key, csr = cls.cluster.work / "stray.key", cls.cluster.work / "stray.csr"
         subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
                         "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=app@127.0.0.99",
                         "-addext", "subjectAltName=IP:127.0.0.99"], check=True, capture_output=True, timeout=60)
-        name = cls.api.create_csr(csr.read_bytes(), token=cls.api.token_for(NS, SA),
+        name = cls.api.create_csr(csr.read_bytes(), token=cls.api.token_for(NS, SA, pod="app-3"),
                                   expiration_seconds=600)["metadata"]["name"]
         wait_for("the signer to deny the stray CSR", lambda: any(
             c["type"] == "Denied" for c in (cls.api.csr(name) or {}).get("status", {}).get("conditions", [])))
@@ -425,7 +428,7 @@ class LiveTest(ClusterTestCase):
                          {(a["labels"]["direction"], a["labels"]["reason"], a["labels"]["instance"]) for a in refused})
         denied = wait_for("DistlsSignerDenials to fire", lambda: active("DistlsSignerDenials", "firing"), 60,
                           check=server.check_running)
-        self.assertEqual({"NoSuchPod"}, {a["labels"]["reason"] for a in denied})
+        self.assertEqual({"WrongIP"}, {a["labels"]["reason"] for a in denied})
         # A full mesh and a leading signer: these stay quiet.
         for name in ("DistlsPeerUnreachable", "DistlsSignerNotLeading", "DistlsIdentityExpiringSoon",
                      "DistlsRenewalsFailing"):
