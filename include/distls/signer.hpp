@@ -64,5 +64,7 @@ class Signer {
 };
 
 int run_signer_command(const std::vector<std::string>& args);
+std::string signer_usage();
+std::vector<std::string_view> signer_option_names();
 
 }  // namespace distls::k8s

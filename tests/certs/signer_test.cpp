@@ -2,6 +2,7 @@
 // as signer_policy says, and the decision reaches the API (condition, certificate, Event).
 #include "distls/signer.hpp"
 
+#include <fstream>
 #include <sstream>
 
 #include <boost/asio/io_context.hpp>
@@ -12,6 +13,7 @@
 #include "distls/base64.hpp"
 #include "distls/csr.hpp"
 #include "distls/k8s_csr_source.hpp"
+#include "distls/options.hpp"
 #include "k8s_double_support.hpp"
 
 namespace distls::k8s {
@@ -123,6 +125,28 @@ TEST_F(SignerTest, ASiblingsTokenGetsNothingForAnotherPodsIp) {
   EXPECT_EQ(condition(csr), "Denied:WrongIP");
   EXPECT_FALSE(csr.at("status").as_object().contains("certificate"));
   EXPECT_EQ(metrics.value("distls_signer_decisions_total", "decision=\"denied\",reason=\"WrongIP\""), 1u);
+}
+
+}  // namespace
+}  // namespace distls::k8s
+
+namespace distls::k8s {
+namespace {
+
+TEST(SignerCommand, HelpAndDocsListEveryOption) {
+  const auto usage = signer_usage();
+  std::ifstream docs(std::string(DISTLS_SOURCE_DIR) + "/docs/configuration.md");
+  ASSERT_TRUE(docs) << "docs/configuration.md is missing";
+  std::stringstream ss;
+  ss << docs.rdbuf();
+  const auto text = ss.str();
+  const auto signer_part = text.substr(text.find("## `distls signer`"));
+  for (const auto name : signer_option_names()) {
+    const std::string flag = "--" + std::string(name);
+    EXPECT_NE(usage.find(flag), std::string::npos) << flag;
+    EXPECT_NE(signer_part.find("`" + flag), std::string::npos) << flag << " is not in docs/configuration.md";
+    EXPECT_NE(signer_part.find(env_name(name)), std::string::npos) << env_name(name) << " is not documented";
+  }
 }
 
 }  // namespace

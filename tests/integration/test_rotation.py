@@ -83,6 +83,12 @@ class RenewalTest(RotationTestCase):
             return all(len(s) > RENEWALS for s in seen.values())
         wait_for(f"every distls to renew {RENEWALS} times", renewed_enough, SLOW, interval=0.5)
 
+        # The tunnels outlive the certificates they were set up with: they stay open,
+        # and say so (a gauge, and each peer's expiry in /peers).
+        for pod in pods:
+            self.assertGreater(pod.metric("distls_tunnels_peer_cert_expired"), 0, pod.name)
+            peers = pod.admin("/peers")["peers"]
+            self.assertTrue(any(p.get("peer_cert_expired") for p in peers.values()), peers)
         # The traffic kept going through renewals: the tunnels never noticed.
         before = {p.name: sum(n for _, n in p.eval("distls_test_traffic:stats().")) for p in pods}
         time.sleep(0.5)
@@ -101,38 +107,65 @@ class RenewalTest(RotationTestCase):
 
 class CaRotationTest(RotationTestCase):
 
+    def mount_ca(self, ca: Ca) -> tuple[Path, Path, Path]:
+        """What every pod mounts: the signing CA (the local-ca source re-reads it at each
+        renewal) and the trust bundle (watched for changes), both starting with `ca`."""
+        mount = self.cluster.work / f"mount-{self._testMethodName}"
+        mount.mkdir()
+        files = mount / "ca.crt", mount / "ca.key", mount / "trust.crt"
+        replace_atomically(files[0], ca.cert.read_bytes())
+        replace_atomically(files[1], ca.key.read_bytes())
+        replace_atomically(files[2], ca.cert.read_bytes())
+        return files
+
+    def all_pods(self, pods, what: str, check) -> None:
+        wait_for(what, lambda: all(check(p.cert_status()) for p in pods), SLOW, interval=0.5)
+
+    def peers_authenticated_by(self, pod, ca: Ca) -> bool:
+        """Every live tunnel of `pod` has a peer certificate from `ca`."""
+        peers = [p for p in pod.admin("/peers")["peers"].values() if "peer_cert_issuer" in p]
+        return bool(peers) and all(ca.cn in p["peer_cert_issuer"] for p in peers)
+
     def test_old_ca_then_both_then_new_ca_while_messages_flow(self) -> None:
         old = self.cluster.ca("old", cn="distls CA old")
         new = self.cluster.ca("new", cn="distls CA new")
-        # What every pod mounts: the signing CA (the local-ca source re-reads it at each
-        # renewal) and the trust bundle (watched for changes).
-        mount = self.cluster.work / "mount"
-        mount.mkdir()
-        signer_cert, signer_key, trust = mount / "ca.crt", mount / "ca.key", mount / "trust.crt"
-        replace_atomically(signer_cert, old.cert.read_bytes())
-        replace_atomically(signer_key, old.key.read_bytes())
-        replace_atomically(trust, old.cert.read_bytes())
+        signer_cert, signer_key, trust = self.mount_ca(old)
         pods = self.start_pods(signer_cert, signer_key, trust)
         self.start_traffic(pods)
 
-        def all_pods(what: str, check) -> None:
-            wait_for(what, lambda: all(check(p.cert_status()) for p in pods), SLOW, interval=0.5)
-
         # 1. Trust both CAs everywhere.
         replace_atomically(trust, old.cert.read_bytes() + new.cert.read_bytes())
-        all_pods("every distls to trust both CAs", lambda d: len(d["trust_bundle"]) == 2)
+        self.all_pods(pods, "every distls to trust both CAs", lambda d: len(d["trust_bundle"]) == 2)
         # 2. The signer switches: every leaf renews under the new CA.
         replace_atomically(signer_key, new.key.read_bytes())
         replace_atomically(signer_cert, new.cert.read_bytes())
-        all_pods("every leaf to come from the new CA", lambda d: new.cn in d["issuer"])
-        # 3. Drop the old CA.
-        replace_atomically(trust, new.cert.read_bytes())
-        all_pods("every distls to trust only the new CA",
-                 lambda d: len(d["trust_bundle"]) == 1 and new.cn in d["trust_bundle"][0])
+        self.all_pods(pods, "every leaf to come from the new CA", lambda d: new.cn in d["issuer"])
+        # Nothing dropped so far: tunnels live on with the verification they were set up with.
+        self.stop_traffic(pods)
 
+        # 3. Drop the old CA. Tunnels set up under it (all of them here: they were opened
+        # before step 2) are judged again and closed; the nodes reconnect through fresh
+        # handshakes with the new certificates.
+        marks = {p.name: p.distls_log.mark() for p in pods}
+        replace_atomically(trust, new.cert.read_bytes())
+        self.all_pods(pods, "every distls to trust only the new CA",
+                      lambda d: len(d["trust_bundle"]) == 1 and new.cn in d["trust_bundle"][0])
+        for pod in pods:
+            revoked = wait_for(f"{pod.name} to close the tunnels set up under the old CA",
+                               lambda pod=pod: pod.distls_log.events_since(marks[pod.name], "tunnel_revoked"))
+            self.assertEqual({e.fields["reason"] for e in revoked}, {"untrusted_chain"})
+        first, *rest = pods
+        for pod in rest:
+            wait_for(f"{first.name} to reach {pod.name} again", lambda pod=pod: first.connect(pod))
+        self.cluster.wait_for_mesh(pods)
+        for pod in pods:
+            wait_for(f"{pod.name}'s peers to be authenticated by the new CA",
+                     lambda pod=pod: self.peers_authenticated_by(pod, new))
+        self.start_traffic(pods)
+        time.sleep(1)  # let some traffic flow; nothing asserts on timing
         self.stop_traffic(pods)
         self.assert_new_handshake_presents(pods[1], pods[2])
-        # A node still holding a leaf from the old CA is out now.
+        # A node still holding a certificate from the old CA is out now.
         straggler = self.cluster.pod(6, old.issue("app@127.0.0.6"),
                                      trust_bundle=self.cluster.bundle("both", old, new))
         self.addCleanup(straggler.stop)
@@ -141,6 +174,59 @@ class CaRotationTest(RotationTestCase):
         wait_for("the old-CA straggler's refusal",
                  lambda: pods[0].distls_log.events_since(mark, "tunnel_refused",
                                                          reason="untrusted_chain"))
+
+    def test_emergency_a_leaked_ca_key_is_cut_off_live(self) -> None:
+        # docs/operations.md, "Emergency: a CA key leaked". A node holding a certificate
+        # from the leaked CA (the straggler: files from the old CA, trusting both) is
+        # connected to everyone when the CA is replaced. Removing the CA from the bundle
+        # must cut its live tunnels, not only its next handshake.
+        old = self.cluster.ca("leaked", cn="distls CA leaked")
+        new = self.cluster.ca("replacement", cn="distls CA replacement")
+        signer_cert, signer_key, trust = self.mount_ca(old)
+        pods = self.start_pods(signer_cert, signer_key, trust)
+        straggler = self.cluster.pod(6, old.issue("app@127.0.0.6"),
+                                     trust_bundle=self.cluster.bundle("both", old, new))
+        self.addCleanup(straggler.stop)
+        for pod in pods:
+            self.assertIs(straggler.connect(pod), True)
+        for pod in pods:
+            self.assertEqual(pod.eval("net_kernel:monitor_nodes(true)."), "ok")
+        self.start_traffic(pods)
+
+        # The new CA first (what signs), then the bundle with the new CA only: each
+        # distls sees a bundle that does not cover its own certificate, renews at once
+        # from the new CA, and then applies the bundle.
+        marks = {p.name: p.distls_log.mark() for p in pods}
+        replace_atomically(signer_key, new.key.read_bytes())
+        replace_atomically(signer_cert, new.cert.read_bytes())
+        replace_atomically(trust, new.cert.read_bytes())
+        self.all_pods(pods, "every distls to trust only the replacement CA, with a leaf from it",
+                      lambda d: d["trust_bundle"] == [d["trust_bundle"][0]] and new.cn in d["trust_bundle"][0]
+                      and new.cn in d["issuer"])
+        for pod in pods:
+            revoked = wait_for(f"{pod.name} to cut the straggler's live tunnel",
+                               lambda pod=pod: pod.distls_log.events_since(marks[pod.name], "tunnel_revoked",
+                                                                           peer=straggler.name))
+            self.assertEqual(revoked[0].fields["reason"], "untrusted_chain")
+            self.assertGreater(pod.metric("distls_tunnels_revoked_total", 'reason="untrusted_chain"'), 0)
+            wait_for(f"{pod.name} to see the straggler go", lambda pod=pod: straggler.name not in pod.nodes())
+        # The pods find each other again under the replacement CA; the straggler cannot.
+        self.stop_traffic_allowing_reconnects(pods)
+        first, *rest = pods
+        for pod in rest:
+            wait_for(f"{first.name} to reach {pod.name} again", lambda pod=pod: first.connect(pod))
+        self.cluster.wait_for_mesh(pods)
+        for pod in pods:
+            wait_for(f"{pod.name}'s peers to be authenticated by the replacement CA",
+                     lambda pod=pod: self.peers_authenticated_by(pod, new))
+            self.assertIs(straggler.connect(pod), False)
+
+    def stop_traffic_allowing_reconnects(self, pods) -> None:
+        """Traffic across an emergency: tunnels to the straggler and those set up under
+        the leaked CA close, so nodedowns are expected; the workers must still answer."""
+        for pod in pods:
+            round_trips, _, _ = pod.eval("distls_test_traffic:stop().", timeout=60)
+            self.assertEqual(len(round_trips), len(pods) - 1)
 
 
 class FileReloadTest(RotationTestCase):

@@ -169,3 +169,40 @@ TEST(Config, OperatorOptions) {
 
 }  // namespace
 }  // namespace distls
+
+namespace distls {
+namespace {
+
+TEST(Config, IdentityAndExhaustionOptions) {
+  const EnvLookup none = [](const std::string&) { return std::optional<std::string>(); };
+  const std::vector<std::string> base{"--node", "app@10.0.0.5", "--cert", "c", "--key", "k", "--trust-bundle", "t"};
+  auto with = [&](std::vector<std::string> more) {
+    auto args = base;
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  auto c = parse_proxy_config(base, none);
+  EXPECT_TRUE(c.check_source) << "on unless turned off";
+  EXPECT_EQ(c.admin_expose, AdminExposure::probes);
+  EXPECT_EQ(c.max_outbound, 4096u);
+  c = parse_proxy_config(with({"--check-source", "false", "--max-outbound", "64", "--admin-expose", "metrics"}), none);
+  EXPECT_FALSE(c.check_source);
+  EXPECT_EQ(c.max_outbound, 64u);
+  EXPECT_EQ(c.admin_expose, AdminExposure::metrics);
+  auto error_of = [&](std::vector<std::string> more) -> std::string {
+    try {
+      parse_proxy_config(with(std::move(more)), none);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error_of({"--allow-peer", "spiffe://td/ns/*/sa/app"}),
+            "--allow-peer: 'spiffe://td/ns/*/sa/app': '*' may only end the URI (spiffe://cluster.local/ns/shop/*)");
+  EXPECT_EQ(error_of({"--admin-expose", "everything"}), "--admin-expose: 'everything' is not probes, metrics or all");
+  EXPECT_EQ(error_of({"--max-outbound", "0"}), "--max-outbound: '0' is not a positive number");
+  EXPECT_EQ(error_of({"--check-source", "maybe"}), "--check-source: 'maybe' is not true or false");
+}
+
+}  // namespace
+}  // namespace distls
