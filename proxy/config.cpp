@@ -119,7 +119,7 @@ std::vector<OptionSpec> make_options() {
        [](ProxyConfig& c, std::string_view v) { c.max_connections = positive_count(v); }},
       {"max-outbound", "N", "4096", "outbound tunnels held at once (a budget of their own)",
        [](ProxyConfig& c, std::string_view v) { c.max_outbound = positive_count(v); }},
-      {"discovery", "SPEC", "", "static:N1,N2 | dns-a:NAME | dns-srv:NAME; peers the node connects to",
+      {"discovery", "SPEC", "", "static:N1,N2 | dns-a:NAME | dns-aaaa:NAME | dns:NAME | dns-srv:NAME; peers the node connects to",
        [](ProxyConfig& c, std::string_view v) {
          const auto basename = c.discovery.basename;
          const auto refresh = c.discovery.refresh;

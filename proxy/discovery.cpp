@@ -15,7 +15,8 @@ DiscoveryConfig parse_discovery(std::string_view spec) {
   DiscoveryConfig c;
   const auto colon = spec.find(':');
   if (colon == std::string_view::npos || colon + 1 == spec.size())
-    throw std::invalid_argument("'" + std::string(spec) + "' is not static:NODES, dns-a:NAME or dns-srv:NAME");
+    throw std::invalid_argument("'" + std::string(spec) +
+                                "' is not static:NODES, dns-a:NAME, dns-aaaa:NAME, dns:NAME or dns-srv:NAME");
   const auto kind = spec.substr(0, colon);
   const auto rest = spec.substr(colon + 1);
   if (kind == "static") {
@@ -30,15 +31,31 @@ DiscoveryConfig parse_discovery(std::string_view spec) {
       c.static_nodes.push_back(node->full());
       start = end + 1;
     }
-  } else if (kind == "dns-a" || kind == "dns-srv") {
-    c.kind = kind == "dns-a" ? DiscoveryConfig::Kind::dns_a : DiscoveryConfig::Kind::dns_srv;
+  } else if (kind == "dns-a" || kind == "dns-aaaa" || kind == "dns" || kind == "dns-srv") {
+    c.kind = kind == "dns-a"      ? DiscoveryConfig::Kind::dns_a
+             : kind == "dns-aaaa" ? DiscoveryConfig::Kind::dns_aaaa
+             : kind == "dns"      ? DiscoveryConfig::Kind::dns
+                                  : DiscoveryConfig::Kind::dns_srv;
     c.name = std::string(rest);
     if (!parse_node_name("x@" + c.name))
       throw std::invalid_argument("'" + c.name + "' is not a DNS name");
   } else {
-    throw std::invalid_argument("'" + std::string(kind) + "' is not a discovery kind (static, dns-a, dns-srv)");
+    throw std::invalid_argument("'" + std::string(kind) +
+                                "' is not a discovery kind (static, dns-a, dns-aaaa, dns, dns-srv)");
   }
   return c;
+}
+
+std::string describe(const DiscoveryConfig& cfg) {
+  switch (cfg.kind) {
+    case DiscoveryConfig::Kind::none: return "none";
+    case DiscoveryConfig::Kind::static_list: return "static";
+    case DiscoveryConfig::Kind::dns_a: return "dns-a:" + cfg.name;
+    case DiscoveryConfig::Kind::dns_aaaa: return "dns-aaaa:" + cfg.name;
+    case DiscoveryConfig::Kind::dns: return "dns:" + cfg.name;
+    case DiscoveryConfig::Kind::dns_srv: return "dns-srv:" + cfg.name;
+  }
+  return "?";
 }
 
 std::set<std::string> nodes_from_answer(const DiscoveryConfig& cfg, const DnsAnswer& answer,
@@ -78,20 +95,28 @@ asio::awaitable<void> Discovery::refresh_once() {
   } else {
     // Not a conditional expression: GCC 12 destroys a co_await result in ?: twice.
     DnsAnswer answer;
-    if (cfg_.kind == DiscoveryConfig::Kind::dns_a)
-      answer = co_await dns_.addresses(cfg_.name);
-    else
+    if (cfg_.kind == DiscoveryConfig::Kind::dns_srv)
       answer = co_await dns_.srv(cfg_.name);
+    else
+      answer = co_await dns_.addresses(cfg_.name, cfg_.kind == DiscoveryConfig::Kind::dns_a      ? AddressFamilies::v4
+                                                  : cfg_.kind == DiscoveryConfig::Kind::dns_aaaa ? AddressFamilies::v6
+                                                                                                 : AddressFamilies::both);
     if (stopped_) co_return;
+    // One family failing while the other answered (resolvers that refuse AAAA for
+    // A-only names): before any good set, what answered beats an empty set forever;
+    // after one, the last good set stands, as for any failure.
+    const bool use_partial = answer.partial && !had_good_set_;
     if (!answer.ok()) {
       ctx_.metrics.counter("distls_discovery_refreshes_total", "result=\"" + answer.error + "\"")++;
       ctx_.log.warn("discovery_failed", {{"name", cfg_.name}, {"reason", answer.error}, {"detail", answer.detail},
-                                         {"kept_peers", book_.discovered().size()}});
-      co_return;
+                                         {"kept_peers", book_.discovered().size()},
+                                         {"used_partial_answer", use_partial ? "true" : "false"}});
+      if (!use_partial) co_return;
     }
     nodes = nodes_from_answer(cfg_, answer, ctx_.self.full());
   }
   ctx_.metrics.counter("distls_discovery_refreshes_total", "result=\"ok\"")++;
+  had_good_set_ = true;
   const auto change = book_.set_discovered(nodes);
   ctx_.metrics.gauge("distls_discovered_peers") = static_cast<std::int64_t>(nodes.size());
   for (const auto& n : change.added) ctx_.log.info("peer_discovered", {{"peer", n}});

@@ -21,19 +21,22 @@
 namespace distls {
 
 struct DiscoveryConfig {
-  enum class Kind { none, static_list, dns_a, dns_srv };
+  // dns_a: A records only, dns_aaaa: AAAA only, dns: both (as gen_cluster's record_type).
+  enum class Kind { none, static_list, dns_a, dns_aaaa, dns, dns_srv };
   Kind kind = Kind::none;
-  std::string name;                       // DNS name for dns-a / dns-srv
+  std::string name;                       // DNS name for the dns kinds
   std::vector<std::string> static_nodes;  // full node names for static
   std::string basename;                   // alive part of discovered nodes
   std::chrono::seconds refresh{5};
 };
 
-// Parses "static:a@h1,b@h2", "dns-a:NAME", "dns-srv:NAME"; throws ConfigError-style
-// std::invalid_argument with the reason.
+// Parses "static:a@h1,b@h2", "dns-a:NAME", "dns-aaaa:NAME", "dns:NAME", "dns-srv:NAME";
+// throws ConfigError-style std::invalid_argument with the reason.
 DiscoveryConfig parse_discovery(std::string_view spec);
+// The spec again, as /peers shows it.
+std::string describe(const DiscoveryConfig& cfg);
 
-// The node names a DNS answer stands for (dns-a: basename@IP; dns-srv: basename@target),
+// The node names a DNS answer stands for (addresses: basename@IP; dns-srv: basename@target),
 // without `self`. Exposed for tests.
 std::set<std::string> nodes_from_answer(const DiscoveryConfig& cfg, const DnsAnswer& answer,
                                         const std::string& self);
@@ -56,6 +59,7 @@ class Discovery {
   boost::asio::steady_timer timer_;
   std::mt19937 rng_{std::random_device{}()};
   bool stopped_ = false;
+  bool had_good_set_ = false;  // a lookup has succeeded since start
 };
 
 }  // namespace distls

@@ -182,8 +182,7 @@ void finish(DnsAnswer& a, const std::vector<int>& statuses) {
     if (s != ARES_SUCCESS && s != ARES_ENODATA) {
       a.error = dns_error_label(s);
       a.detail = ares_strerror(s);
-      a.addresses.clear();
-      a.targets.clear();
+      a.partial = !a.addresses.empty() || !a.targets.empty();
       return;
     }
   if (a.addresses.empty() && a.targets.empty()) {
@@ -229,11 +228,11 @@ asio::awaitable<DnsAnswer> DnsResolver::wait(std::shared_ptr<Query> q) {
   co_return std::move(q->answer);
 }
 
-asio::awaitable<DnsAnswer> DnsResolver::addresses(std::string name) {
+asio::awaitable<DnsAnswer> DnsResolver::addresses(std::string name, AddressFamilies families) {
   auto q = std::make_shared<Query>(ex_);
-  q->outstanding = 2;
-  start_query(name, ns_t_a, q);
-  start_query(name, ns_t_aaaa, q);
+  q->outstanding = families == AddressFamilies::both ? 2 : 1;
+  if (families != AddressFamilies::v6) start_query(name, ns_t_a, q);
+  if (families != AddressFamilies::v4) start_query(name, ns_t_aaaa, q);
   return wait(std::move(q));
 }
 

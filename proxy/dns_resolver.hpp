@@ -35,9 +35,15 @@ struct DnsAnswer {
   std::string detail;
   std::vector<boost::asio::ip::address> addresses;
   std::vector<SrvTarget> targets;
+  // A failed answer that still carries what the queries that worked found (A answered,
+  // AAAA was refused): the caller decides whether that is better than nothing.
+  bool partial = false;
 
   bool ok() const { return error.empty(); }
 };
+
+// Which address records to ask for.
+enum class AddressFamilies { v4, v6, both };
 
 class DnsResolver {
  public:
@@ -53,9 +59,10 @@ class DnsResolver {
   DnsResolver(const DnsResolver&) = delete;
   DnsResolver& operator=(const DnsResolver&) = delete;
 
-  // A and AAAA records. Succeeds when at least one family has records and neither
-  // failed for another reason than "no records of this type".
-  boost::asio::awaitable<DnsAnswer> addresses(std::string name);
+  // A and/or AAAA records. Succeeds when at least one family has records and none
+  // failed for another reason than "no records of this type"; when one family failed and
+  // another answered, the answer is an error that is `partial` and keeps those records.
+  boost::asio::awaitable<DnsAnswer> addresses(std::string name, AddressFamilies families = AddressFamilies::both);
   // SRV records, sorted by priority then weight (descending).
   boost::asio::awaitable<DnsAnswer> srv(std::string name);
   // A host to dial, as getaddrinfo would find it: /etc/hosts first, then DNS.

@@ -287,9 +287,7 @@ std::string Proxy::peers_json() const {
     o.as_object()["loopback_port"] = l.port;
   }
   json::object doc{{"node", config_.node.full()}, {"peers", std::move(peers)}};
-  if (discovery_) doc["discovery"] = config_.discovery.kind == DiscoveryConfig::Kind::static_list ? "static"
-                                     : config_.discovery.kind == DiscoveryConfig::Kind::dns_a   ? "dns-a:" + config_.discovery.name
-                                                                                                 : "dns-srv:" + config_.discovery.name;
+  if (discovery_) doc["discovery"] = describe(config_.discovery);
   return json::serialize(doc) + "\n";
 }
 

@@ -1,6 +1,6 @@
 %% distls_discovery: connects the local node to the peers its distls discovered.
 %%
-%% distls resolves the discovery source (--discovery static:|dns-a:|dns-srv:) and
+%% distls resolves the discovery source (--discovery static:|dns-a:|dns-aaaa:|dns:|dns-srv:) and
 %% keeps the peer set; this process asks for it every second through distls's one
 %% EPMD extension request ('D', see docs/discovery.md) and calls
 %% net_kernel:connect_node/1 for each listed peer not in nodes(), from a

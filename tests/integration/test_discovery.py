@@ -3,10 +3,13 @@
 the node to every listed peer. No test calls net_kernel:connect_node.
 """
 
+import socket
+import struct
+import threading
 import unittest
 
 from erlterm import format_atom
-from harness import ClusterTestCase, wait_for
+from harness import ClusterTestCase, free_port, wait_for
 
 SERVICE = "app.distls.test"       # the "headless Service"
 REFRESH = "2s"
@@ -116,6 +119,85 @@ class DnsSrvTest(DiscoveryTestCase):
         pods = [self.pod(n, f"dns-srv:_erlang._tcp.{SERVICE}", host=hosts[n]) for n in hosts]
         self.cluster.wait_for_mesh(pods)
         self.assertEqual(sorted(pods[0].nodes()), sorted(f"app@{hosts[n]}" for n in (3, 4)))
+
+
+class RefusingAaaaDns:
+    """A resolver some networks have: A questions answered, AAAA questions REFUSED
+    (what dnsmasq will not do on demand, so a few lines of our own, on loopback UDP)."""
+
+    def __init__(self, name: str, addresses: list[str]) -> None:
+        self.name, self.addresses = name, addresses
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.port = free_port()
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.settimeout(0.2)
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def server(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def serve(self) -> None:
+        while self.running:
+            try:
+                query, peer = self.sock.recvfrom(512)
+            except OSError:
+                continue
+            self.sock.sendto(self.answer(query), peer)
+
+    def answer(self, query: bytes) -> bytes:
+        qid = query[:2]
+        labels, i = [], 12
+        while query[i]:
+            labels.append(query[i + 1:i + 1 + query[i]].decode())
+            i += 1 + query[i]
+        question = query[12:i + 5]
+        qtype = struct.unpack(">H", query[i + 1:i + 3])[0]
+        if qtype == 28:  # AAAA
+            return qid + struct.pack(">HHHHH", 0x8405, 1, 0, 0, 0) + question  # REFUSED
+        if ".".join(labels) != self.name or qtype != 1:
+            return qid + struct.pack(">HHHHH", 0x8403, 1, 0, 0, 0) + question  # NXDOMAIN
+        records = b"".join(struct.pack(">HHHIH", 0xC00C, 1, 1, 0, 4) + socket.inet_aton(a) for a in self.addresses)
+        return qid + struct.pack(">HHHHH", 0x8400, 1, len(self.addresses), 0, 0) + question + records
+
+    def stop(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+class RecordTypeTest(DiscoveryTestCase):
+    """--discovery dns-a:, dns-aaaa: or dns: (both), as gen_cluster's record_type."""
+
+    def test_both_families_use_what_answered_when_the_other_is_refused(self) -> None:
+        dns = RefusingAaaaDns(SERVICE, ["127.0.0.2", "127.0.0.3"])
+        self.addCleanup(dns.stop)
+        pods = []
+        for n in (2, 3):
+            pod = self.cluster.pod(n, self.ca.issue(f"app@127.0.0.{n}", label=f"refusing-{n}"),
+                                   extra_distls_args=["--discovery", f"dns:{SERVICE}", "--dns-server", dns.server,
+                                                      "--refresh", "1s"])
+            self.addCleanup(pod.stop)
+            pods.append(pod)
+        # The AAAA refusal is reported, and the A records are used rather than nothing.
+        self.cluster.wait_for_mesh(pods)
+        failed = pods[0].distls_log.events_since(0, "discovery_failed", reason="refused")
+        self.assertTrue(failed)
+        self.assertEqual(failed[0].fields["used_partial_answer"], "true")
+        self.assertEqual(self.discovered(pods[0]), ["app@127.0.0.3"])
+
+    def test_a_only_never_asks_for_aaaa(self) -> None:
+        dns = RefusingAaaaDns(SERVICE, ["127.0.0.2", "127.0.0.3"])
+        self.addCleanup(dns.stop)
+        pods = [self.cluster.pod(n, self.ca.issue(f"app@127.0.0.{n}", label=f"a-only-{n}"),
+                                 extra_distls_args=["--discovery", f"dns-a:{SERVICE}", "--dns-server", dns.server,
+                                                    "--refresh", "1s"]) for n in (2, 3)]
+        for pod in pods:
+            self.addCleanup(pod.stop)
+        self.cluster.wait_for_mesh(pods)
+        self.assertFalse(pods[0].distls_log.events_since(0, "discovery_failed"))
 
 
 class StaticTest(DiscoveryTestCase):

@@ -1,7 +1,7 @@
 """IPv6 end to end: two pods in network namespaces this test creates, joined by a
 veth pair carrying only IPv6 (fd00:d157::2 and ::3). Each runs distls and an
 inet6_tcp Erlang node named by its IPv6 address; a dnsmasq in the first namespace
-serves their AAAA records; the pods find each other with `--discovery dns-a:` and
+serves their AAAA records; the pods find each other with `--discovery dns-aaaa:` and
 cluster over TLS on IPv6. Skipped where network namespaces cannot be made (not
 root, no `ip netns`).
 """
@@ -93,7 +93,7 @@ class Ipv6Test(ClusterTestCase):
                 "--listen", f"[{addr}]:{TLS_PORT}", "--peer-port", str(TLS_PORT),
                 "--epmd", f"[::1]:{EPMD_PORT}", "--admin", f"[::1]:{ADMIN_PORT}",
                 "--cert", str(certs.cert), "--key", str(certs.key), "--trust-bundle", str(certs.trust_bundle),
-                "--discovery", f"dns-a:{SERVICE}", "--dns-server", f"[{self.addr[0]}]:53", "--refresh", "1s"],
+                "--discovery", f"dns-aaaa:{SERVICE}", "--dns-server", f"[{self.addr[0]}]:53", "--refresh", "1s"],
                 env=distls_env())
             self.addCleanup(distls.stop)
             node = ErlNode(self.cluster, name,

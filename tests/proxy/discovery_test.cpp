@@ -13,7 +13,10 @@ TEST(Discovery, ParsesSpecs) {
   EXPECT_EQ(s.kind, DiscoveryConfig::Kind::dns_a);
   EXPECT_EQ(s.name, "app-headless.ns.svc.cluster.local");
   EXPECT_EQ(parse_discovery("dns-srv:_erlang._tcp.app").kind, DiscoveryConfig::Kind::dns_srv);
-  for (const char* bad : {"", "dns-a", "dns-a:", "dns-aaaa:x", "static:app", "static:a@b,,c@d", "dns-a:bad name"})
+  EXPECT_EQ(parse_discovery("dns-aaaa:app.ns").kind, DiscoveryConfig::Kind::dns_aaaa);
+  EXPECT_EQ(parse_discovery("dns:app.ns").kind, DiscoveryConfig::Kind::dns);
+  EXPECT_EQ(describe(parse_discovery("dns-aaaa:app.ns")), "dns-aaaa:app.ns");
+  for (const char* bad : {"", "dns-a", "dns-a:", "static:app", "static:a@b,,c@d", "dns-a:bad name"})
     EXPECT_THROW(parse_discovery(bad), std::invalid_argument) << bad;
 }
 

@@ -217,10 +217,28 @@ TEST_F(DnsResolverTest, FailuresAreDataWithStableLabels) {
   EXPECT_EQ(test::run(io, r.addresses("nxdomain.test")).error, "nxdomain");
   EXPECT_EQ(test::run(io, r.addresses("servfail.test")).error, "servfail");
   EXPECT_EQ(test::run(io, r.addresses("empty.test")).error, "nodata");
-  // One family failing hard fails the lookup: a partial answer could shrink the peer set.
+  // One family failing hard fails the lookup (a partial answer could shrink the peer
+  // set), but keeps what the other family found, marked partial: discovery uses it when
+  // it has nothing better.
   auto half = test::run(io, r.addresses("half-servfail.test"));
   EXPECT_EQ(half.error, "servfail");
-  EXPECT_TRUE(half.addresses.empty());
+  EXPECT_TRUE(half.partial);
+  EXPECT_EQ(texts(half), (std::vector<std::string>{"10.0.0.1"}));
+  EXPECT_FALSE(test::run(io, r.addresses("servfail.test")).partial);
+}
+
+TEST_F(DnsResolverTest, OneFamilyAsksOneQuestion) {
+  auto r = resolver();
+  const auto before = udp_queries;
+  auto v4 = test::run(io, r.addresses("half-servfail.test", AddressFamilies::v4));
+  ASSERT_TRUE(v4.ok()) << v4.error;
+  EXPECT_EQ(texts(v4), (std::vector<std::string>{"10.0.0.1"}));
+  EXPECT_EQ(udp_queries - before, 1) << "an AAAA question was asked too";
+  EXPECT_EQ(test::run(io, r.addresses("half-servfail.test", AddressFamilies::v6)).error, "servfail");
+  auto v6 = test::run(io, r.addresses("v6.test", AddressFamilies::v6));
+  ASSERT_TRUE(v6.ok()) << v6.error;
+  EXPECT_EQ(texts(v6), (std::vector<std::string>{"fd00::5"}));
+  EXPECT_EQ(test::run(io, r.addresses("v6.test", AddressFamilies::v4)).error, "nodata");
 }
 
 TEST_F(DnsResolverTest, SilenceTimesOut) {
