@@ -193,6 +193,7 @@ asio::awaitable<void> Signer::process(json::value csr) {
   const auto name = text(csr, "/metadata/name");
   if (csr_state(csr).kind != CsrState::Kind::pending) co_return;
   const bool was_approved = approved(csr);
+  if (was_approved && o_.approve_only) co_return;  // the issuer's to sign now
   auto reject = [&](const Verdict& v) -> asio::awaitable<void> {
     waiting_.erase(name);
     metrics_.gauge("distls_signer_waiting") = static_cast<std::int64_t>(waiting_.size());
@@ -234,6 +235,7 @@ asio::awaitable<void> Signer::process(json::value csr) {
   metrics_.gauge("distls_signer_waiting") = static_cast<std::int64_t>(waiting_.size());
   if (!was_approved) {
     if (!co_await put_condition(csr, "approval", "Approved", verdict)) co_return;
+    if (o_.approve_only) co_return;
     // Sign the version we approved: re-read it for its new resourceVersion.
     auto fresh = co_await client_.request(http::verb::get, std::string(kCsrPath) + "/" + name);
     if (!fresh.ok()) co_return;

@@ -11,6 +11,7 @@
 #include "distls/options.hpp"
 #include "distls/signer.hpp"
 #include "distls/tasks.hpp"
+#include "distls/trust_publisher.hpp"
 #include "proxy/admin_server.hpp"
 #include "proxy/config.hpp"
 
@@ -25,6 +26,7 @@ struct SignerConfig {
   std::string kubeconfig, context;
   std::optional<asio::ip::tcp::endpoint> admin{asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 9902)};
   bool leader_elect = false;
+  TrustPublisherOptions publish;
   LeaderElection::Options lease{"", "distls-signer", "", std::chrono::seconds(15), std::chrono::seconds(10),
                                 std::chrono::seconds(2)};
   AdminExposure admin_expose = AdminExposure::probes;
@@ -40,10 +42,16 @@ const std::vector<Option<SignerConfig>>& signer_options() {
            throw ConfigError("'" + std::string(v) + "' is not DOMAIN/PATH");
          c.signer.policy.signer_name = v;
        }},
-      {"ca-cert", "FILE", "", "CA certificate (then intermediates) to sign with (required)",
+      {"ca-cert", "FILE", "", "CA certificate (then intermediates) to sign with (required unless --approve-only)",
        [](SignerConfig& c, std::string_view v) { c.signer.ca_cert = nonempty_option(v); }},
-      {"ca-key", "FILE", "", "that CA's private key, read at each signature (required)",
+      {"ca-key", "FILE", "", "that CA's private key, read at each signature (required unless --approve-only)",
        [](SignerConfig& c, std::string_view v) { c.signer.ca_key = nonempty_option(v); }},
+      {"approve-only", "", "false", "check and approve or deny; another signer (cert-manager) signs",
+       [](SignerConfig& c, std::string_view v) { c.signer.approve_only = parse_flag(v); }, true},
+      {"publish-trust", "NAME", "", "keep ConfigMap NAME (key ca.crt) with the trust bundle in each --namespaces namespace",
+       [](SignerConfig& c, std::string_view v) { c.publish.configmap = nonempty_option(v); }},
+      {"trust-bundle", "FILE", "", "the CA bundle --publish-trust publishes [--ca-cert]",
+       [](SignerConfig& c, std::string_view v) { c.publish.bundle = nonempty_option(v); }},
       {"max-ttl", "DURATION", "1h", "longest certificate issued; longer requests are capped",
        [](SignerConfig& c, std::string_view v) {
          c.signer.policy.max_ttl = duration_option(v);
@@ -114,7 +122,8 @@ const std::vector<Option<SignerConfig>>& signer_options() {
 
 std::string signer_usage() {
   return options_usage(signer_options(),
-                       "usage: distls signer --ca-cert F --ca-key F [--signer-name S] [--max-ttl 24h] [options]\n");
+                       "usage: distls signer --ca-cert F --ca-key F [--signer-name S] [--max-ttl 1h] [options]\n"
+                       "       distls signer --approve-only --signer-name clusterissuers.cert-manager.io/NAME [options]\n");
 }
 
 std::vector<std::string_view> signer_option_names() {
@@ -133,8 +142,19 @@ int run_signer_command(const std::vector<std::string>& args) {
   c.signer.policy.signer_name = "distls.io/erlang-dist";
   try {
     apply_options(c, signer_options(), args, process_env(), "signer");
-    if (c.signer.ca_cert.empty()) throw ConfigError("--ca-cert: required");
-    if (c.signer.ca_key.empty()) throw ConfigError("--ca-key: required");
+    if (!c.signer.approve_only && c.signer.ca_cert.empty()) throw ConfigError("--ca-cert: required");
+    if (!c.signer.approve_only && c.signer.ca_key.empty()) throw ConfigError("--ca-key: required");
+    if (c.signer.approve_only && (!c.signer.ca_cert.empty() || !c.signer.ca_key.empty()))
+      throw ConfigError("--ca-cert/--ca-key: not used with --approve-only (the issuer holds the CA)");
+    if (!c.publish.configmap.empty()) {
+      if (c.signer.policy.namespaces.empty())
+        throw ConfigError("--publish-trust: needs --namespaces (the namespaces to publish into)");
+      if (c.publish.bundle.empty()) c.publish.bundle = c.signer.ca_cert;
+      if (c.publish.bundle.empty()) throw ConfigError("--publish-trust: needs --trust-bundle with --approve-only");
+      c.publish.namespaces = c.signer.policy.namespaces;
+    } else if (!c.publish.bundle.empty()) {
+      throw ConfigError("--trust-bundle: only used with --publish-trust");
+    }
     if (!(c.lease.retry < c.lease.renew_deadline && c.lease.renew_deadline < c.lease.duration))
       throw ConfigError("--lease-retry < --lease-renew-deadline < --lease-duration must hold");
   } catch (const ConfigError& e) {
@@ -149,7 +169,7 @@ int run_signer_command(const std::vector<std::string>& args) {
   std::optional<AdminServer> admin;
   try {
     // The CA is checked once at startup so that a typo fails now, not at the first CSR.
-    certs::SigningCa::load(c.signer.ca_cert, c.signer.ca_key);
+    if (!c.signer.approve_only) certs::SigningCa::load(c.signer.ca_cert, c.signer.ca_key);
     auto conn = c.kubeconfig.empty() ? load_in_cluster(process_env()) : load_kubeconfig(c.kubeconfig, c.context);
     client.emplace(io.get_executor(), conn, log, metrics);
     if (c.lease.identity.empty()) {
@@ -182,6 +202,11 @@ int run_signer_command(const std::vector<std::string>& args) {
   Signer signer(*client, c.signer, log, metrics, tasks, [&election] { return !election || election->leading(); });
   if (election) tasks.spawn("leader-election", election->run(), Tasks::Kind::essential);
   tasks.spawn("signer", signer.run(), Tasks::Kind::essential);
+  std::optional<TrustPublisher> publisher;
+  if (!c.publish.configmap.empty()) {
+    publisher.emplace(*client, c.publish, log, metrics, [&election] { return !election || election->leading(); });
+    tasks.spawn("trust-publisher", publisher->run(), Tasks::Kind::essential);
+  }
   if (admin) admin->start();
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {

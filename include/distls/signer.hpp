@@ -29,6 +29,9 @@ struct SignerOptions {
   std::filesystem::path ca_cert, ca_key;
   std::chrono::seconds resync{300};  // full re-list, in case an event was missed
   std::string instance;              // this replica, in Events' reportingInstance
+  // Check and approve or deny only: another signer (cert-manager's CSR controller, for
+  // a clusterissuers.cert-manager.io/NAME signerName) signs what was approved.
+  bool approve_only = false;
 };
 
 class Signer {

@@ -35,7 +35,7 @@ BOOTSTRAP = REPO_ROOT / "scripts" / "bootstrap.sh"
 
 SIDECAR = "distls"            # the native sidecar's container name
 APP = "app"                   # the Erlang container's name
-EXPECTED_KUSTOMIZATIONS = {"base", "example", "overlays/cert-manager"}
+EXPECTED_KUSTOMIZATIONS = {"base", "example", "overlays/cert-manager", "overlays/cert-manager/approver"}
 
 # What the sidecar is configured with in deploy/example (the deployment contract).
 SIDECAR_CONTRACT = {
@@ -178,6 +178,12 @@ def sidecar_options(c: dict) -> dict[str, str]:
             opts[name[len("DISTLS_"):].lower().replace("_", "-")] = e["value"]
     opts.update(flag_args(c.get("args", [])[1:]))
     return opts
+
+
+def signer_flags(c: dict) -> dict[str, str | None]:
+    """The flags of a `distls signer` container (its args after the subcommand)."""
+    assert c["args"][0] == "signer", c["args"]
+    return flag_args(c["args"][1:])
 
 
 def flag_args(args: list[str]) -> dict[str, str | None]:
@@ -376,8 +382,21 @@ class RenderTest(unittest.TestCase):
             for issuer in find(render(d), "ClusterIssuer"):
                 # cert-manager reads a ClusterIssuer's Secret from its own namespace.
                 needed.add(("secret", "cert-manager", issuer["spec"]["ca"]["secretName"]))
-        # Kubernetes publishes this one in every namespace.
+        # Kubernetes publishes this one in every namespace; distls signer publishes the
+        # trust bundle (--publish-trust) in the namespaces it serves.
         needed = {n for n in needed if n[2] != "kube-root-ca.crt"}
+        published = set()
+        for d in kustomization_dirs():
+            for deploy in find(render(d), "Deployment"):
+                c = pod_spec(deploy)["containers"][0]
+                if c.get("args", [None])[0] != "signer":
+                    continue
+                flags = signer_flags(c)
+                if flags.get("publish-trust"):
+                    published |= {("configmap", ns, flags["publish-trust"]) for ns in flags["namespaces"].split(",")}
+        self.assertTrue(published & needed, "the example's trust bundle is the signer's to publish")
+        self.assertIn("--publish-trust", guide)
+        needed -= published
         self.assertTrue(needed)
         for kind, ns, name in sorted(needed):
             if (("Secret" if kind == "secret" else "ConfigMap"), ns, name) in rendered:
@@ -641,6 +660,8 @@ class SignerTest(unittest.TestCase):
             "max-ttl": "1h",
             "trust-domain": "cluster.local",
             "namespaces": "distls-example",
+            "publish-trust": "distls-trust",
+            "trust-bundle": "/etc/distls/trust/ca.crt",
             "admin": "0.0.0.0:9902",
             "admin-expose": "metrics",
             "leader-elect": None,
@@ -694,6 +715,13 @@ class SignerTest(unittest.TestCase):
             self.assertTrue(allowed(served, "list", "statefulsets", "apps", ns=n), n)
             for verb in ("get", "watch", "create", "update", "delete", "patch"):
                 self.assertFalse(allowed(served, verb, "pods", ns=n), verb)
+            # The trust bundle it publishes there, and no other ConfigMap.
+            bundle = self.flags["publish-trust"]
+            for verb in ("get", "update"):
+                self.assertTrue(allowed(served, verb, "configmaps", name=bundle, ns=n), verb)
+                self.assertFalse(allowed(served, verb, "configmaps", name="kube-root-ca.crt", ns=n), verb)
+            self.assertTrue(allowed(served, "create", "configmaps", ns=n))
+            self.assertFalse(allowed(served, "list", "configmaps", ns=n))
         # Events on its CSRs (namespace "default": they are cluster-scoped).
         self.assertTrue(allowed(g, "create", "events", ns="default"))
         self.assertFalse(allowed(g, "get", "secrets", ns="distls-example"))
@@ -733,15 +761,30 @@ class CertManagerOverlayTest(unittest.TestCase):
         here = sidecar_options(self.sidecar)
         self.assertEqual({"signer-name"}, {k for k in base.keys() | here.keys() if base.get(k) != here.get(k)})
 
-    def test_no_distls_signer_and_approver_role_for_that_signer_only(self):
-        self.assertEqual([], find(self.objects, "Deployment"))
-        role = one(self.objects, "ClusterRole", "distls-cert-manager-approver")
+    def test_distls_approves_and_signs_nothing(self):
+        deploy = one(self.objects, "Deployment", "distls-signer")
+        c = pod_spec(deploy)["containers"][0]
+        flags = signer_flags(c)
         signer = sidecar_options(self.sidecar)["signer-name"]
-        g = [(None, r) for r in role["rules"]]
+        self.assertEqual(signer, flags["signer-name"])
+        self.assertIn("approve-only", flags)
+        self.assertIsNone(flags["approve-only"])
+        self.assertNotIn("ca-cert", flags)
+        self.assertNotIn("ca-key", flags)
+        mounted = {v["name"] for v in pod_spec(deploy)["volumes"]}
+        self.assertNotIn("ca", mounted, "the CA key is cert-manager's, never mounted here")
+        # The same checks as the signer: namespaces, trust domain, the bundle it publishes.
+        base = signer_flags(pod_spec(one(render("base"), "Deployment", "distls-signer"))["containers"][0])
+        for f in ("namespaces", "trust-domain", "max-ttl", "publish-trust", "trust-bundle", "leader-elect"):
+            self.assertEqual(base.get(f), flags.get(f), f)
+        g = grants(self.objects, "distls-system", pod_spec(deploy)["serviceAccountName"])
         self.assertTrue(allowed(g, "approve", "signers", CERTS, signer))
         self.assertFalse(allowed(g, "sign", "signers", CERTS, signer))
         self.assertFalse(allowed(g, "approve", "signers", CERTS, "distls.io/erlang-dist"))
+        self.assertFalse(allowed(g, "update", CSR + "/status", CERTS))
         self.assertTrue(allowed(g, "update", CSR + "/approval", CERTS))
+        for ns in flags["namespaces"].split(","):
+            self.assertTrue(allowed(g, "list", "pods", ns=ns), ns)
 
 
 # ---------------------------------------------------------------------------

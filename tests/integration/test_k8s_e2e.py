@@ -34,16 +34,17 @@ class K8sTestCase(ClusterTestCase):
             raise unittest.SkipTest("kubectl is not on PATH: deploy/'s RBAC cannot be rendered for the API double")
         super().setUpClass()
         cls.api = K8sDouble(cls.cluster, cls.cluster.build)
-        cls.api.apply_rbac_from_deploy()
+        cls.api.apply_rbac_from_deploy(cls.RBAC)
         cls.ca = cls.cluster.ca("k8s")
         cls.signers = [cls.start_signer(i, cls.SIGNER_ARGS + ["--lease-identity", f"signer-{i}"])
                        for i in range(cls.SIGNERS)]
 
     SIGNERS = 1
     SIGNER_ARGS: list[str] = []
+    RBAC: tuple[str, ...] = ("base", "example")  # deploy/ directories whose RBAC is loaded
 
     @classmethod
-    def start_signer(cls, i: int, extra: list[str] = ()):
+    def start_signer(cls, i: int, extra: list[str] = (), *, ca: bool = True):
         kubeconfig = cls.api.write_kubeconfig(cls.cluster.work / f"signer{i}.kubeconfig",
                                               token=cls.api.token_for(SIGNER_NAMESPACE, SIGNER_SERVICE_ACCOUNT),
                                               user="signer")
@@ -51,21 +52,21 @@ class K8sTestCase(ClusterTestCase):
         admin = free_port()
         process = cls.cluster.spawn(f"signer{i}", [
             str(cls.cluster.build.distls), "signer", "--kubeconfig", str(kubeconfig),
-            "--ca-cert", str(cls.ca.cert), "--ca-key", str(cls.ca.key), "--signer-name", SIGNER,
-            "--max-ttl", MAX_TTL, "--trust-domain", TRUST_DOMAIN, "--admin", f"127.0.0.1:{admin}",
-            "--resync", "30s", *extra], log)
+            *(["--ca-cert", str(cls.ca.cert), "--ca-key", str(cls.ca.key)] if ca else []),
+            "--signer-name", SIGNER, "--max-ttl", MAX_TTL, "--trust-domain", TRUST_DOMAIN,
+            "--admin", f"127.0.0.1:{admin}", "--resync", "30s", *extra], log)
         wait_for(f"signer{i} to start", lambda: log.events_since(0, "signer_started") or
                  log.events_since(0, "leader_elected") or None, check=process.check_running)
         return process, log
 
     def pod(self, n: int, *, service_account: str = SA, kubeconfig: Path | None = None, start_node: bool = True,
-            in_api: bool = True, token_pod: str | None = None):
+            in_api: bool = True, token_pod: str | None = None, signer_name: str = SIGNER):
         """Pod app-N at 127.0.0.N whose distls gets its certificate through the CSR API with
         a token bound to pod `token_pod` (default: its own, as the kubelet mounts it)."""
         if in_api:
             self.api.add_pod(NS, f"app-{n}", f"127.0.0.{n}", service_account=service_account)
         kubeconfig = kubeconfig or self.api.kubeconfig_for(NS, service_account, pod=token_pod or f"app-{n}")
-        source = ["--cert-source", "k8s-csr", "--kubeconfig", str(kubeconfig), "--signer-name", SIGNER,
+        source = ["--cert-source", "k8s-csr", "--kubeconfig", str(kubeconfig), "--signer-name", signer_name,
                   "--trust-bundle", str(self.ca.cert), "--cert-ttl", "10m", "--trust-domain", TRUST_DOMAIN,
                   "--service-account", service_account, "--namespace", NS]
         if not start_node:

@@ -50,7 +50,8 @@ struct Group {
 const std::vector<Group>& groups() {
   static const std::vector<Group> g{
       {"",
-       {{"events", "event", true, "Event", kAllVerbs, {"ev"}, {}},
+       {{"configmaps", "configmap", true, "ConfigMap", kAllVerbs, {"cm"}, {}},
+        {"events", "event", true, "Event", kAllVerbs, {"ev"}, {}},
         {"pods", "pod", true, "Pod", {"delete", "get", "list", "watch"}, {"po"}, {"all"}}}},
       {"apps", {{"statefulsets", "statefulset", true, "StatefulSet", {"get", "list", "watch"}, {"sts"}, {"all"}}}},
       {"authentication.k8s.io", {{"selfsubjectreviews", "selfsubjectreview", false, "SelfSubjectReview", {"create"}, {}, {}}}},

@@ -165,6 +165,18 @@ Schema event_schema() {
       "Event");
 }
 
+// core/v1 ConfigMap: what the signer publishes trust bundles as.
+Schema configmap_schema() {
+  const Schema str = Schema::of(T::string);
+  return Schema::object({{"apiVersion", str},
+                         {"kind", str},
+                         {"metadata", object_meta_schema()},
+                         {"data", Schema::map(str)},
+                         {"binaryData", Schema::map(Schema::of(T::bytes))},
+                         {"immutable", Schema::of(T::boolean)}},
+                        "ConfigMap");
+}
+
 Schema access_review_schema() {
   const Schema str = Schema::of(T::string);
   return Schema::object(

@@ -44,6 +44,7 @@ Schema lease_schema();
 Schema role_schema(bool cluster);          // Role, ClusterRole (rbac.authorization.k8s.io/v1)
 Schema role_binding_schema(bool cluster);  // RoleBinding, ClusterRoleBinding
 Schema event_schema();                     // core/v1 Event
+Schema configmap_schema();                 // core/v1 ConfigMap
 Schema access_review_schema();             // SelfSubjectAccessReview (authorization.k8s.io/v1)
 
 enum class FieldValidation { ignore, warn, strict };

@@ -1,5 +1,9 @@
 #include "tests/k8s/object_strategy.hpp"
 
+#include <set>
+
+#include <boost/json/serialize.hpp>
+
 namespace distls::k8s_double {
 
 namespace json = boost::json;
@@ -81,6 +85,42 @@ std::vector<FieldError> validate_lease(const json::object& lease, const json::ob
         t != nullptr && t->is_number() && t->to_number<long long>() < 0)
       errs.push_back({FT::invalid, "spec.leaseTransitions", std::to_string(t->to_number<long long>()),
                       "must be greater than or equal to 0"});
+  }
+  return errs;
+}
+
+std::vector<FieldError> validate_configmap(const json::object& cm, const json::object* old) {
+  std::vector<FieldError> errs;
+  std::set<std::string> seen;
+  for (const char* field : {"data", "binaryData"}) {
+    const auto* m = cm.if_contains(field);
+    if (m == nullptr || !m->is_object()) continue;
+    for (const auto& kv : m->as_object()) {
+      const std::string key(kv.key());
+      const bool chars_ok = !key.empty() && key.size() <= 253 && key != "." && key != ".." &&
+                            key.find_first_not_of("-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") ==
+                                std::string::npos;
+      if (!chars_ok)
+        errs.push_back({FT::invalid, std::string(field) + "[" + key + "]", go_quote(key),
+                        "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"});
+      else if (!seen.insert(key).second)
+        errs.push_back({FT::invalid, std::string(field) + "[" + key + "]", go_quote(key),
+                        "duplicate of key present in data"});
+    }
+  }
+  if (old != nullptr) {
+    const auto* was_immutable = old->if_contains("immutable");
+    if (was_immutable && was_immutable->is_bool() && was_immutable->as_bool()) {
+      const auto* now = cm.if_contains("immutable");
+      if (!now || !now->is_bool() || !now->as_bool())
+        errs.push_back({FT::forbidden, "immutable", "", "field is immutable when `immutable` is set"});
+      for (const char* field : {"data", "binaryData"}) {
+        const auto* a = old->if_contains(field);
+        const auto* b = cm.if_contains(field);
+        if ((a ? json::serialize(*a) : "{}") != (b ? json::serialize(*b) : "{}"))
+          errs.push_back({FT::forbidden, field, "", "field is immutable when `immutable` is set"});
+      }
+    }
   }
   return errs;
 }

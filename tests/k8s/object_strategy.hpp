@@ -29,6 +29,10 @@ Expected<boost::json::object> object_for_update(const ResourceType& type, boost:
 // RBAC (pkg/apis/rbac/validation): what each type's Validate adds.
 std::vector<FieldError> validate_lease(const boost::json::object& lease, const boost::json::object* old);
 std::vector<FieldError> validate_event(const boost::json::object& event, const boost::json::object* old);
+// pkg/apis/core/validation ValidateConfigMap(Update): keys are config keys (IsConfigMapKey:
+// [-._a-zA-Z0-9]+, at most 253, not "." or ".."), unique across data and binaryData; an
+// immutable ConfigMap keeps its data and stays immutable.
+std::vector<FieldError> validate_configmap(const boost::json::object& cm, const boost::json::object* old);
 std::vector<FieldError> validate_role(const boost::json::object& role, const boost::json::object* old);
 std::vector<FieldError> validate_cluster_role(const boost::json::object& role, const boost::json::object* old);
 std::vector<FieldError> validate_role_binding(const boost::json::object& binding, const boost::json::object* old);

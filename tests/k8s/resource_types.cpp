@@ -129,6 +129,21 @@ const ResourceType& event_type() {
   return t;
 }
 
+const ResourceType& configmap_type() {
+  static const ResourceType t{{"", "configmaps"},
+                              "ConfigMap",
+                              "v1",
+                              true,
+                              keys_of(namespaced_meta_fields),
+                              &namespaced_meta_fields,
+                              true,
+                              true,
+                              &configmap_schema,
+                              nullptr,
+                              &validate_configmap};
+  return t;
+}
+
 const ResourceType& statefulset_type() {
   static const ResourceType t{{"apps", "statefulsets"},         "StatefulSet",
                               "apps/v1",                        true,
@@ -198,7 +213,7 @@ const ResourceType& cluster_role_binding_type() {
 
 const std::vector<const ResourceType*>& all_types() {
   static const std::vector<const ResourceType*> types{
-      &csr_type(),  &pod_type(),         &lease_type(),         &event_type(),
+      &csr_type(),  &pod_type(),         &lease_type(),         &event_type(),         &configmap_type(),
       &statefulset_type(), &role_type(), &cluster_role_type(), &role_binding_type(),
       &cluster_role_binding_type()};
   return types;

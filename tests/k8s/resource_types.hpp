@@ -45,6 +45,7 @@ const ResourceType& csr_type();
 const ResourceType& pod_type();
 const ResourceType& lease_type();  // coordination.k8s.io/v1, for leader election
 const ResourceType& event_type();  // core/v1 events
+const ResourceType& configmap_type();  // core/v1 configmaps (trust bundles the signer publishes)
 const ResourceType& statefulset_type();
 const ResourceType& role_type();
 const ResourceType& cluster_role_type();
