@@ -14,9 +14,9 @@
 
 #include <gtest/gtest.h>
 
-#include "distls/cert_builder.hpp"
-#include "distls/ossl.hpp"
-#include "distls/pem.hpp"
+#include "distls/x509/cert_builder.hpp"
+#include "distls/x509/ossl.hpp"
+#include "distls/x509/pem.hpp"
 
 namespace distls::test {
 

@@ -18,11 +18,11 @@
 #include <string_view>
 #include <vector>
 
-#include "distls/duration.hpp"
-#include "distls/node_name.hpp"
-#include "distls/options.hpp"
-#include "proxy/config.hpp"
-#include "proxy/discovery.hpp"
+#include "distls/util/duration.hpp"
+#include "distls/util/node_name.hpp"
+#include "distls/util/options.hpp"
+#include "distls/sidecar/config.hpp"
+#include "distls/discovery/discovery.hpp"
 
 namespace {
 

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <variant>
 
-#include "distls/node_name.hpp"
-#include "proxy/dist_handshake.hpp"
+#include "distls/util/node_name.hpp"
+#include "distls/tunnel/dist_handshake.hpp"
 
 namespace {
 

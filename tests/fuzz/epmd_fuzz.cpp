@@ -7,8 +7,8 @@
 #include <variant>
 #include <vector>
 
-#include "distls/node_name.hpp"
-#include "proxy/epmd_protocol.hpp"
+#include "distls/util/node_name.hpp"
+#include "distls/epmd/epmd_protocol.hpp"
 
 namespace {
 

@@ -15,12 +15,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include "distls/base64.hpp"
-#include "distls/k8s_client.hpp"
-#include "distls/k8s_csr_source.hpp"
-#include "distls/ossl.hpp"
-#include "distls/pem.hpp"
-#include "distls/signer_policy.hpp"
+#include "distls/util/base64.hpp"
+#include "distls/k8s/client.hpp"
+#include "distls/k8s/csr_source.hpp"
+#include "distls/x509/ossl.hpp"
+#include "distls/x509/pem.hpp"
+#include "distls/k8s/signer_policy.hpp"
 
 namespace {
 

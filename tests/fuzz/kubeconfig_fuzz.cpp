@@ -20,11 +20,11 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include "distls/cert_builder.hpp"
-#include "distls/kubeconfig.hpp"
-#include "distls/ossl.hpp"
-#include "distls/pem.hpp"
-#include "distls/yaml_lite.hpp"
+#include "distls/x509/cert_builder.hpp"
+#include "distls/k8s/kubeconfig.hpp"
+#include "distls/x509/ossl.hpp"
+#include "distls/x509/pem.hpp"
+#include "distls/k8s/yaml_lite.hpp"
 
 namespace {
 

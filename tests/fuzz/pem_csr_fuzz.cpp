@@ -18,13 +18,13 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "distls/cert_builder.hpp"
-#include "distls/csr.hpp"
-#include "distls/identity.hpp"
-#include "distls/node_name.hpp"
-#include "distls/ossl.hpp"
-#include "distls/pem.hpp"
-#include "proxy/peer_verifier.hpp"
+#include "distls/x509/cert_builder.hpp"
+#include "distls/x509/csr.hpp"
+#include "distls/x509/identity.hpp"
+#include "distls/util/node_name.hpp"
+#include "distls/x509/ossl.hpp"
+#include "distls/x509/pem.hpp"
+#include "distls/tls/peer_verifier.hpp"
 
 namespace {
 

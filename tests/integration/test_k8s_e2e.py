@@ -235,6 +235,7 @@ class LeaderHandoverTest(K8sTestCase):
         process, log = wait_for("one leader", leader)
         follower_log = next(l for p, l in self.signers if l is not log)
         process.stop()  # SIGTERM
+        self.assertEqual(process.popen.returncode, 0, "the signer did not shut down cleanly")
         self.assertTrue(log.events_since(0, "leader_released", ok="true"), log.tail())
         # Released (no holder), not expired: the follower takes over at its next look,
         # rather than a lease duration later, and says from whom.

@@ -7,7 +7,7 @@
 #include <openssl/pem.h>
 #include <boost/json/array.hpp>
 
-#include "distls/ossl.hpp"
+#include "distls/x509/ossl.hpp"
 #include "tests/k8s/base64.hpp"
 
 namespace distls::k8s_double {

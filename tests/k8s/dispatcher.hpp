@@ -7,7 +7,7 @@
 #include <functional>
 #include <variant>
 
-#include "distls/log.hpp"
+#include "distls/util/log.hpp"
 #include "tests/k8s/control_api.hpp"
 #include "tests/k8s/fault_injector.hpp"
 #include "tests/k8s/kube_api.hpp"

@@ -12,7 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-#include "proxy/listen.hpp"
+#include "distls/util/listen.hpp"
 #include "tests/k8s/json_util.hpp"
 
 namespace distls::k8s_double {

@@ -11,7 +11,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "distls/log.hpp"
+#include "distls/util/log.hpp"
 #include "tests/k8s/dispatcher.hpp"
 #include "tests/k8s/object_store.hpp"
 #include "tests/k8s/watch_hub.hpp"

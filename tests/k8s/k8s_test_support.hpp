@@ -9,9 +9,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "distls/cert_builder.hpp"
-#include "distls/csr.hpp"
-#include "distls/pem.hpp"
+#include "distls/x509/cert_builder.hpp"
+#include "distls/x509/csr.hpp"
+#include "distls/x509/pem.hpp"
 #include "tests/k8s/base64.hpp"
 #include "tests/k8s/control_api.hpp"
 #include "tests/k8s/kube_api.hpp"

@@ -11,8 +11,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/parse.hpp>
 
-#include "distls/log.hpp"
-#include "proxy/listen.hpp"
+#include "distls/util/log.hpp"
+#include "distls/util/listen.hpp"
 #include "tests/k8s/control_api.hpp"
 #include "tests/k8s/dispatcher.hpp"
 #include "tests/k8s/fault_injector.hpp"

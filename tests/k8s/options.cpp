@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "distls/duration.hpp"
+#include "distls/util/duration.hpp"
 
 namespace distls::k8s_double {
 

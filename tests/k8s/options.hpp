@@ -9,7 +9,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
-#include "distls/log.hpp"
+#include "distls/util/log.hpp"
 #include "tests/k8s/token_registry.hpp"
 
 namespace distls::k8s_double {

@@ -4,8 +4,8 @@
 
 #include <arpa/inet.h>
 
-#include "distls/cert_builder.hpp"
-#include "distls/pem.hpp"
+#include "distls/x509/cert_builder.hpp"
+#include "distls/x509/pem.hpp"
 
 namespace distls::k8s_double {
 

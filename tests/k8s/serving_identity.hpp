@@ -9,7 +9,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
-#include "distls/ossl.hpp"
+#include "distls/x509/ossl.hpp"
 
 namespace distls::k8s_double {
 

@@ -1,6 +1,6 @@
 #include "tests/k8s/state_dir.hpp"
 
-#include "distls/pem.hpp"
+#include "distls/x509/pem.hpp"
 #include "tests/k8s/base64.hpp"
 
 namespace distls::k8s_double {

@@ -7,9 +7,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include "../certs/cert_test_support.hpp"
-#include "distls/identity.hpp"
-#include "proxy/tls_context.hpp"
+#include "tests/certs/cert_test_support.hpp"
+#include "distls/x509/identity.hpp"
+#include "distls/tls/tls_context.hpp"
 
 namespace distls::test {
 

@@ -1,0 +1,230 @@
+#include "distls/tunnel/inbound_listener.hpp"
+
+#include <array>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "distls/x509/identity.hpp"
+#include "distls/util/accept_loop.hpp"
+#include "distls/util/deadline.hpp"
+#include "distls/tunnel/dist_handshake.hpp"
+#include "distls/util/listen.hpp"
+#include "distls/tls/peer_verifier.hpp"
+#include "distls/tunnel/tunnel.hpp"
+
+namespace distls {
+
+namespace asio = boost::asio;
+using asio::as_tuple;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+struct Admission {
+  std::string reason;  // empty when admitted
+  std::string detail;
+  std::optional<NodeName> node;
+  std::vector<std::uint8_t> frame;  // the send_name frame, length prefix included
+};
+
+// Reads exactly the first handshake frame through TLS, never more: what follows belongs
+// to the local node and goes through the tunnel.
+asio::awaitable<Admission> read_send_name(TlsStream& tls) {
+  Admission a;
+  a.frame.resize(2);
+  std::size_t got = 0;
+  std::size_t want = 2;
+  while (got < want) {
+    auto [ec, n] = co_await tls.read_some(asio::buffer(a.frame.data() + got, want - got));
+    if (ec) {
+      a.reason = "peer_closed";
+      a.detail = tls.failure().empty() ? ec.message() : tls.failure();
+      co_return a;
+    }
+    got += n;
+    if (got == 2 && want == 2) {
+      const std::size_t len = a.frame[0] << 8 | a.frame[1];
+      if (len == 0 || len > dist::kMaxSendNameFrame) {
+        a.reason = "bad_send_name";
+        a.detail = "frame length " + std::to_string(len);
+        co_return a;
+      }
+      want = 2 + len;
+      a.frame.resize(want);
+    }
+  }
+  auto parsed = dist::parse_send_name(std::span(a.frame).subspan(2));
+  if (auto* err = std::get_if<dist::ParseError>(&parsed)) {
+    a.reason = "bad_send_name";
+    a.detail = err->reason;
+    co_return a;
+  }
+  const auto& name = std::get<dist::SendName>(parsed).name;
+  a.node = parse_node_name(name);
+  if (!a.node) {
+    a.reason = "bad_send_name";
+    a.detail = "not a full node name: " + name;
+  }
+  co_return a;
+}
+
+// Whether the connection came from the address an IP-named node is named after
+// (IPv4-mapped IPv6 sources compare as IPv4).
+bool same_host(const asio::ip::address& source, const std::string& host) {
+  error_code ec;
+  const auto named = asio::ip::make_address(host, ec);
+  if (ec) return false;
+  auto plain = [](const asio::ip::address& a) -> asio::ip::address {
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a;
+  };
+  return plain(source) == plain(named);
+}
+
+}  // namespace
+
+InboundListener::InboundListener(asio::any_io_executor ex, ProxyContext& ctx, const NodeRegistry& registry,
+                                 const tcp::endpoint& listen)
+    : ex_(ex),
+      ctx_(ctx),
+      registry_(registry),
+      acceptor_(make_listener(ex, listen, "--listen")),
+      rate_(ctx.limits.handshake_rate, std::max(1.0, ctx.limits.handshake_rate * 2)),
+      lobby_(ex, ctx.limits.handshake_timeout,
+             [this](tcp::socket s, ConnectionLimiter::Slot slot, tcp::endpoint remote, Lobby::clock::time_point deadline) {
+               ctx_.tasks.spawn("tunnel-in", admit(std::move(s), std::move(slot), remote, deadline));
+             },
+             [this](const tcp::endpoint& remote, std::string_view reason, const std::string& detail) {
+               count_failure(ctx_, "in", reason);
+               ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", to_string(remote)}, {"reason", reason},
+                                                {"node", "-"}, {"detail", detail}});
+             }) {}
+
+void InboundListener::start() {
+  ctx_.tasks.spawn("tls-accept", accept_loop(acceptor_, ctx_.log, &ctx_.metrics, "tls",
+                                             [this](tcp::socket s) { welcome(std::move(s)); }));
+}
+
+void InboundListener::stop() {
+  error_code ignored;
+  acceptor_.close(ignored);
+  lobby_.close_all();
+}
+
+void InboundListener::welcome(tcp::socket s) {
+  error_code ec;
+  const auto remote = s.remote_endpoint(ec);
+  if (ec) {  // gone between accept and here: nothing to judge, nothing to say
+    count_failure(ctx_, "in", "peer_closed");
+    return;
+  }
+  if (!rate_.allow(RateLimiter::source_key(remote.address()), std::chrono::steady_clock::now())) {
+    ctx_.metrics.counter("distls_connections_rejected_total", "reason=\"rate_limited\"")++;
+    // One line per source per burst would still flood the log under a scan: count, log rarely.
+    if (++rate_limited_ % 100 == 1)
+      ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", to_string(remote)}, {"reason", "rate_limited"},
+                                       {"refused_so_far", rate_limited_}});
+    return;
+  }
+  auto slot = ctx_.inbound_limiter.try_acquire();
+  if (!slot) {
+    ctx_.metrics.counter("distls_connections_rejected_total", "reason=\"max_connections\"")++;
+    ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", to_string(remote)}, {"reason", "max_connections"}});
+    return;
+  }
+  lobby_.enter(std::move(s), std::move(*slot), remote);
+}
+
+asio::awaitable<void> InboundListener::admit(tcp::socket s, ConnectionLimiter::Slot /*held to the end*/,
+                                             tcp::endpoint remote, std::chrono::steady_clock::time_point deadline) {
+  const std::string from = to_string(remote);
+  std::string unusable;
+  auto tls_ctx = usable_tls(ctx_, unusable);
+  if (!tls_ctx) {
+    count_failure(ctx_, "in", unusable);
+    ctx_.log.error("tunnel_refused", {{"direction", "in"}, {"from", from}, {"reason", unusable},
+                                      {"detail", "this node has no valid certificate; see renewal_failed"}});
+    co_return;
+  }
+  TlsStream tls(std::move(s), std::move(tls_ctx), TlsStream::Role::server);
+  tcp::socket node(ex_);
+  const auto session = ctx_.sessions.add([&] {
+    error_code ignored;
+    node.close(ignored);
+    tls.close();
+  });
+
+  auto handshake = [&]() -> asio::awaitable<Admission> {
+    if (auto hec = co_await tls.handshake()) {
+      Admission a;
+      a.reason = tls.failure_label();
+      a.detail = tls.failure().empty() ? hec.message() : tls.failure();
+      co_return a;
+    }
+    auto a = co_await read_send_name(tls);
+    if (a.reason.empty() && !cert_matches_host(SSL_get0_peer_certificate(tls.ssl()), *a.node)) {
+      a.reason = "name_mismatch";
+      a.detail = "certificate does not name " + a.node->host;
+    }
+    if (a.reason.empty() && ctx_.check_source && a.node->host_is_ip && !same_host(remote.address(), a.node->host)) {
+      a.reason = "source_mismatch";
+      a.detail = "node " + a.node->full() + " dialled from " + remote.address().to_string();
+    }
+    if (a.reason.empty() && !cert_allowed(SSL_get0_peer_certificate(tls.ssl()), ctx_.allow_peers)) {
+      a.reason = "not_allowed";
+      a.detail = "no URI SAN of the certificate is in --allow-peer";
+    }
+    co_return a;
+  };
+  auto admitted = co_await within(deadline - std::chrono::steady_clock::now(), handshake());
+  if (!admitted || !admitted->reason.empty()) {
+    const std::string reason = admitted ? admitted->reason : "handshake_timeout";
+    count_failure(ctx_, "in", reason);
+    if (admitted && admitted->node) ctx_.book.failed(admitted->node->full(), reason);
+    ctx_.log.warn("tunnel_refused",
+                  {{"direction", "in"}, {"from", from}, {"reason", reason},
+                   {"node", admitted && admitted->node ? admitted->node->full() : std::string("-")},
+                   {"detail", admitted ? admitted->detail : std::string("no handshake within the deadline")}});
+    co_return;
+  }
+  const NodeName peer = *admitted->node;
+
+  const Registration* reg = registry_.find(ctx_.self.alive);
+  if (!reg) {
+    count_failure(ctx_, "in", "node_not_registered");
+    ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"node", peer.full()},
+                                     {"reason", "node_not_registered"}, {"detail", ctx_.self.alive + " has not registered"}});
+    co_return;
+  }
+  const auto loop = reg->loopback;
+  auto connected = co_await within(ctx_.limits.handshake_timeout,
+                                   node.async_connect(tcp::endpoint(loop, reg->request.port), as_tuple(use_awaitable)));
+  if (!connected || std::get<0>(*connected)) {
+    count_failure(ctx_, "in", "node_unreachable");
+    ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"node", peer.full()},
+                                     {"reason", "node_unreachable"}, {"port", reg->request.port}});
+    co_return;
+  }
+
+  ctx_.log.info("tunnel_open", {{"direction", "in"}, {"from", from}, {"peer", peer.full()},
+                                {"peer_serial", serial_hex(SSL_get0_peer_certificate(tls.ssl()))},
+                                {"tls", SSL_get_version(tls.ssl())}, {"cipher", SSL_get_cipher_name(tls.ssl())}});
+  auto& open = ctx_.metrics.gauge("distls_tunnels_open", "direction=\"in\"");
+  ++open;
+  ctx_.book.tunnel_opened(peer.full(), true);
+  ctx_.metrics.counter("distls_tunnels_total", "direction=\"in\"")++;
+  auto live = ctx_.tunnels.add({peer, true, from, &tls, &node, TunnelRegistry::peer_not_after(tls.ssl())});
+  auto result = co_await splice(node, tls,
+                                {ctx_.metrics.counter("distls_bytes_sent_total", "direction=\"in\""),
+                                 ctx_.metrics.counter("distls_bytes_received_total", "direction=\"in\"")},
+                                asio::buffer(admitted->frame));
+  --open;
+  ctx_.book.tunnel_closed(peer.full(), true);
+  ctx_.log.info("tunnel_closed", {{"direction", "in"}, {"peer", peer.full()}, {"sent", result.sent},
+                                  {"received", result.received}, {"end", result.end}});
+}
+
+}  // namespace distls
