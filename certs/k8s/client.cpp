@@ -220,8 +220,7 @@ asio::awaitable<Result> Client::request(http::verb verb, std::string target, std
     bool sent = false;
     r = co_await once(verb, target, payload, sent, budget.timeout);
     const std::string code = r.transport_error.empty() ? std::to_string(r.status) : "transport";
-    metrics_.counter("distls_k8s_requests_total",
-                     "verb=\"" + std::string(http::to_string(verb)) + "\",code=\"" + code + "\"")++;
+    metrics_.counter("distls_k8s_requests_total", {{"verb", http::to_string(verb)}, {"code", code}})++;
     const bool post = verb == http::verb::post;
     const bool retryable = (!r.transport_error.empty() && (!post || !sent)) || r.status == 429 ||
                            (!post && r.status >= 500);

@@ -82,7 +82,7 @@ asio::awaitable<void> Signer::record_event(const json::value& csr, bool warning,
   auto r = co_await client_.request(http::verb::post, "/api/v1/namespaces/default/events", std::move(event));
   if (!r.ok()) {
     // The decision stands; only its explanation in `kubectl describe` is missing.
-    metrics_.counter("distls_signer_errors_total", "what=\"event\"")++;
+    metrics_.counter("distls_signer_errors_total", {{"what", "event"}})++;
     log_.warn("signer_event_failed", {{"csr", name}, {"reason", reason}, {"error", r.describe()}});
   }
 }
@@ -106,15 +106,14 @@ asio::awaitable<bool> Signer::put_condition(const json::value& csr, const std::s
   if (!r.ok()) {
     // 409: someone else wrote first (another replica, an admin); the watch brings it.
     if (r.status != 409) {
-      metrics_.counter("distls_signer_errors_total", "what=\"" + subresource + "\"")++;
+      metrics_.counter("distls_signer_errors_total", {{"what", subresource}})++;
       log_.warn("signer_write_failed", {{"csr", name}, {"condition", type}, {"error", r.describe()}});
     }
     co_return false;
   }
   if (type != "Failed") {
     metrics_.counter("distls_signer_decisions_total",
-                     std::string("decision=\"") + (type == "Approved" ? "approved" : "denied") + "\",reason=\"" +
-                         v.reason + "\"")++;
+                     {{"decision", type == "Approved" ? "approved" : "denied"}, {"reason", v.reason}})++;
   }
   log_.info(type == "Approved" ? "csr_approved" : type == "Denied" ? "csr_denied" : "csr_failed",
             {{"csr", name}, {"requester", text(csr, "/spec/username")}, {"reason", v.reason}, {"detail", v.message}});
@@ -132,7 +131,7 @@ asio::awaitable<void> Signer::sign(const json::value& csr, const CsrRequest& req
     for (const auto& i : ca.intermediates()) chain += pem::cert_to_pem(i.get());
   } catch (const std::exception& e) {
     // Our CA files, not the request: leave the CSR approved for the next try.
-    metrics_.counter("distls_signer_errors_total", "what=\"sign\"")++;
+    metrics_.counter("distls_signer_errors_total", {{"what", "sign"}})++;
     log_.error("signing_failed", {{"csr", name}, {"reason", e.what()}});
     co_return;
   }
@@ -143,7 +142,7 @@ asio::awaitable<void> Signer::sign(const json::value& csr, const CsrRequest& req
   auto r = co_await client_.request(http::verb::put, std::string(kCsrPath) + "/" + name + "/status", next);
   if (!r.ok()) {
     if (r.status != 409) {
-      metrics_.counter("distls_signer_errors_total", "what=\"status\"")++;
+      metrics_.counter("distls_signer_errors_total", {{"what", "status"}})++;
       log_.warn("signer_write_failed", {{"csr", name}, {"what", "certificate"}, {"error", r.describe()}});
     }
     co_return;  // 409: another writer got there; the CSR carries at most one certificate
@@ -167,7 +166,7 @@ asio::awaitable<Verdict> Signer::judge(const CsrRequest& request) {
     if (r->status == 403)
       co_return Verdict{Verdict::Kind::deny, "NamespaceNotServed",
                         "this signer may not read the pods of namespace " + request.ns + " (" + r->describe() + ")"};
-    metrics_.counter("distls_signer_errors_total", "what=\"pods\"")++;
+    metrics_.counter("distls_signer_errors_total", {{"what", "pods"}})++;
     co_return Verdict{Verdict::Kind::wait, "PodLookupFailed", r->describe()};
   }
   auto verdict = check_pod(request, by_name.body, by_ip.body);
@@ -181,7 +180,7 @@ asio::awaitable<Verdict> Signer::judge(const CsrRequest& request) {
       http::verb::get, "/apis/apps/v1/namespaces/" + url_escape(request.ns) +
                            "/statefulsets?fieldSelector=" + url_escape("metadata.name=" + sts_name));
   if (!sts.ok()) {
-    metrics_.counter("distls_signer_errors_total", "what=\"statefulsets\"")++;
+    metrics_.counter("distls_signer_errors_total", {{"what", "statefulsets"}})++;
     co_return Verdict{Verdict::Kind::wait, "StatefulSetLookupFailed", sts.describe()};
   }
   const auto* items = jsonp::array(sts.body, "/items");

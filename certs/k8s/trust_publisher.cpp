@@ -48,8 +48,7 @@ asio::awaitable<bool> TrustPublisher::publish_to(const std::string& ns, const st
     put = got;
   }
   const bool ok = put.ok();
-  metrics_.counter("distls_signer_trust_published_total",
-                   "namespace=\"" + ns + "\",result=\"" + (ok ? "ok" : "failed") + "\"")++;
+  metrics_.counter("distls_signer_trust_published_total", {{"namespace", ns}, {"result", ok ? "ok" : "failed"}})++;
   if (ok)
     log_.info("trust_published", {{"namespace", ns}, {"configmap", o_.configmap}, {"bytes", pem.size()}});
   else

@@ -23,8 +23,8 @@ Rotation::Rotation(Tasks& tasks, Logger& log, Metrics& metrics, std::string sour
       timer_(tasks.executor()),
       stop_(tasks.executor()) {
   metrics_.help("distls_renewals_total", "Identity renewals attempted, by result");
-  metrics_.counter("distls_renewals_total", "result=\"ok\"");
-  metrics_.counter("distls_renewals_total", "result=\"failed\"");
+  metrics_.counter("distls_renewals_total", {{"result", "ok"}});
+  metrics_.counter("distls_renewals_total", {{"result", "failed"}});
 }
 
 void Rotation::start(std::optional<time_point> current_not_after) {
@@ -67,14 +67,14 @@ asio::awaitable<void> Rotation::run() {
     renewing_ = false;
     const auto now = std::chrono::system_clock::now();
     if (auto* not_after = std::get_if<time_point>(&outcome)) {
-      metrics_.counter("distls_renewals_total", "result=\"ok\"")++;
+      metrics_.counter("distls_renewals_total", {{"result", "ok"}})++;
       const auto next = schedule_.on_success(now, *not_after, uniform());
       if (expiry_reported) log_.info("identity_restored", {{"source", source_}});
       expiry_reported = false;
       log_.info("renewal_scheduled", {{"source", source_}, {"in_s", seconds_until(next)}});
       continue;
     }
-    metrics_.counter("distls_renewals_total", "result=\"failed\"")++;
+    metrics_.counter("distls_renewals_total", {{"result", "failed"}})++;
     const auto retry = schedule_.on_failure(now, uniform());
     const auto& why = std::get<std::string>(outcome);
     log_.warn("renewal_failed", {{"source", source_}, {"reason", why}, {"attempt", schedule_.failures()},

@@ -8,26 +8,50 @@ Metrics::Family& Metrics::family(std::string_view name) {
   return it->second;
 }
 
-std::uint64_t& Metrics::counter(std::string_view name, std::string_view labels) {
+std::string Metrics::label_text(Labels labels) {
+  std::string out;
+  for (const auto& [k, v] : labels) {  // Label: key, value
+    if (!out.empty()) out += ',';
+    out += k;
+    out += "=\"";
+    for (char c : v) {
+      if (c == '\\' || c == '"') {
+        out += '\\';
+        out += c;
+      } else if (c == '\n') {
+        out += "\\n";
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
+  }
+  return out;
+}
+
+std::uint64_t& Metrics::counter(std::string_view name, Labels labels) {
   auto& f = family(name);
-  auto it = f.counters.find(labels);
-  if (it == f.counters.end()) it = f.counters.emplace(std::string(labels), 0).first;
+  const auto key = label_text(labels);
+  auto it = f.counters.find(key);
+  if (it == f.counters.end()) it = f.counters.emplace(key, 0).first;
   return it->second;
 }
 
-std::int64_t& Metrics::gauge(std::string_view name, std::string_view labels) {
+std::int64_t& Metrics::gauge(std::string_view name, Labels labels) {
   auto& f = family(name);
   f.is_gauge = true;
-  auto it = f.gauges.find(labels);
-  if (it == f.gauges.end()) it = f.gauges.emplace(std::string(labels), 0).first;
+  const auto key = label_text(labels);
+  auto it = f.gauges.find(key);
+  if (it == f.gauges.end()) it = f.gauges.emplace(key, 0).first;
   return it->second;
 }
 
 void Metrics::help(std::string_view name, std::string_view text) { family(name).help = text; }
 
-std::uint64_t Metrics::value(std::string_view name, std::string_view labels) const {
+std::uint64_t Metrics::value(std::string_view name, Labels label_pairs) const {
   auto f = families_.find(name);
   if (f == families_.end()) return 0;
+  const auto labels = label_text(label_pairs);
   if (auto c = f->second.counters.find(labels); c != f->second.counters.end()) return c->second;
   if (auto g = f->second.gauges.find(labels); g != f->second.gauges.end())
     return static_cast<std::uint64_t>(g->second);

@@ -18,7 +18,7 @@ void Tasks::ended(const std::string& name, Kind kind, std::exception_ptr e) {
     } catch (...) {
       why = "an exception of unknown type";
     }
-    metrics_.counter("distls_task_failures_total", "task=\"" + name + "\"")++;
+    metrics_.counter("distls_task_failures_total", {{"task", name}})++;
     log_.error("task_failed", {{"task", name}, {"reason", why}});
   } else if (kind == Kind::essential) {
     why = "ended";

@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -12,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include "distls/util/options.hpp"
 #include "distls/x509/cert_builder.hpp"
 #include "distls/util/duration.hpp"
 #include "distls/x509/identity.hpp"
@@ -34,68 +34,55 @@ constexpr std::string_view kUsage =
     "       --uri adds URI SANs such as spiffe://td/ns/NS/sa/SA.\n"
     "Durations: 30s, 10m, 1h30m, 2d.\n";
 
-// Bad command lines exit 2, distinct from operational failures (exit 1).
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct InitConfig {
+  std::string out;
+  std::chrono::seconds ttl = std::chrono::hours(87600);
+  std::string cn = "distls CA";
+  bool force = false;
 };
 
-struct OptSpec {
-  std::string_view name;  // without the leading "--"
-  bool takes_value;
-  bool repeatable;
+struct IssueConfig {
+  std::string ca_dir, node, out;
+  std::chrono::seconds ttl = std::chrono::hours(24);
+  std::vector<std::string> uris;
 };
 
-using Options = std::map<std::string, std::vector<std::string>, std::less<>>;
-
-Options parse_options(const std::vector<std::string>& args, std::size_t first,
-                      const std::vector<OptSpec>& specs) {
-  Options opts;
-  for (std::size_t i = first; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg.size() < 3 || arg.compare(0, 2, "--") != 0)
-      throw UsageError("unexpected argument '" + arg + "'");
-    const auto eq = arg.find('=');
-    const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-    const auto spec = std::find_if(specs.begin(), specs.end(),
-                                   [&](const OptSpec& s) { return s.name == name; });
-    if (spec == specs.end()) throw UsageError("unknown option --" + name);
-    std::string value;
-    if (!spec->takes_value) {
-      if (eq != std::string::npos) throw UsageError("--" + name + " takes no value");
-    } else if (eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-    } else {
-      // "--out --ttl 1h" is a forgotten value, not a directory named "--ttl".
-      if (i + 1 >= args.size() || args[i + 1].compare(0, 2, "--") == 0)
-        throw UsageError("--" + name + ": missing value");
-      value = args[++i];
-    }
-    if (spec->takes_value && value.empty()) throw UsageError("--" + name + ": empty value");
-    auto& slot = opts[name];
-    if (!slot.empty() && !spec->repeatable) throw UsageError("--" + name + " given twice");
-    slot.push_back(std::move(value));
-  }
-  return opts;
+// The same option parser as every other command: --opt value, --opt=value, and an
+// environment variable per option (--ca-dir -> DISTLS_CA_DIR); bad values are
+// ConfigErrors naming the option, and exit 2.
+const std::vector<Option<InitConfig>>& init_options() {
+  static const std::vector<Option<InitConfig>> options{  // immutable table
+      {"out", "DIR", "", "directory for ca.key and ca.crt (required)",
+       [](InitConfig& c, std::string_view v) { c.out = nonempty_option(v); }},
+      {"ttl", "DURATION", "87600h", "lifetime of the CA certificate",
+       [](InitConfig& c, std::string_view v) { c.ttl = duration_option(v); }},
+      {"cn", "NAME", "distls CA", "the CA's common name",
+       [](InitConfig& c, std::string_view v) { c.cn = nonempty_option(v); }},
+      {"force", "", "false", "replace an existing ca.key",
+       [](InitConfig& c, std::string_view v) { c.force = parse_flag(v); }, true},
+  };
+  return options;
 }
 
-std::optional<std::string> single(const Options& opts, std::string_view name) {
-  const auto it = opts.find(name);
-  if (it == opts.end()) return std::nullopt;
-  return it->second.front();
+const std::vector<Option<IssueConfig>>& issue_options() {
+  static const std::vector<Option<IssueConfig>> options{  // immutable table
+      {"ca-dir", "DIR", "", "the CA's directory, as ca init wrote it (required)",
+       [](IssueConfig& c, std::string_view v) { c.ca_dir = nonempty_option(v); }},
+      {"node", "ALIVE@HOST", "", "the node the certificate is for (required)",
+       [](IssueConfig& c, std::string_view v) { c.node = nonempty_option(v); }},
+      {"out", "DIR", "", "directory for tls.key, tls.crt and ca.crt (required)",
+       [](IssueConfig& c, std::string_view v) { c.out = nonempty_option(v); }},
+      {"ttl", "DURATION", "24h", "lifetime of the certificate",
+       [](IssueConfig& c, std::string_view v) { c.ttl = duration_option(v); }},
+      {"uri", "URI", "", "a URI SAN such as spiffe://td/ns/NS/sa/SA; repeatable",
+       [](IssueConfig& c, std::string_view v) { c.uris.emplace_back(nonempty_option(v)); }},
+  };
+  return options;
 }
 
-std::string required(const Options& opts, std::string_view name) {
-  auto v = single(opts, name);
-  if (!v) throw UsageError("--" + std::string(name) + " is required");
-  return *v;
-}
-
-std::chrono::seconds ttl_option(const Options& opts, std::chrono::seconds fallback) {
-  const auto text = single(opts, "ttl");
-  if (!text) return fallback;
-  const auto d = parse_duration(*text);
-  if (!d) throw UsageError("--ttl: invalid duration '" + *text + "' (e.g. 30m, 24h, 2d)");
-  return *d;
+std::string required(const std::string& value, std::string_view name) {
+  if (value.empty()) throw ConfigError("--" + std::string(name) + " is required");
+  return value;
 }
 
 // "DIR/" and "DIR" are the same directory; the trailing slash would defeat parent_path().
@@ -132,28 +119,27 @@ struct NodeParts {
 
 NodeParts parse_node(const std::string& node) {
   const auto at = node.find('@');
-  if (at == std::string::npos) throw UsageError("--node: '" + node + "' has no '@' (ALIVE@HOST)");
+  if (at == std::string::npos) throw ConfigError("--node: '" + node + "' has no '@' (ALIVE@HOST)");
   NodeParts p{node.substr(0, at), node.substr(at + 1)};
-  if (p.alive.empty()) throw UsageError("--node: '" + node + "' has an empty alive part");
+  if (p.alive.empty()) throw ConfigError("--node: '" + node + "' has an empty alive part");
   const bool alive_ok = std::all_of(p.alive.begin(), p.alive.end(), [](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
            c == '_' || c == '-';
   });
   if (!alive_ok)
-    throw UsageError("--node: alive part '" + p.alive +
+    throw ConfigError("--node: alive part '" + p.alive +
                      "' may only hold letters, digits, '_' and '-'");
-  if (p.host.empty()) throw UsageError("--node: '" + node + "' has an empty host part");
+  if (p.host.empty()) throw ConfigError("--node: '" + node + "' has an empty host part");
   return p;
 }
 
 int ca_init(const std::vector<std::string>& args, std::ostream& out) {
-  const Options opts = parse_options(
-      args, 1, {{"out", true, false}, {"ttl", true, false}, {"cn", true, false},
-                {"force", false, false}});
-  const fs::path dir = dir_option(required(opts, "out"));
-  const auto ttl = ttl_option(opts, std::chrono::hours(87600));
-  const std::string cn = single(opts, "cn").value_or("distls CA");
-  const bool force = opts.contains("force");
+  InitConfig c;
+  apply_options(c, init_options(), std::vector<std::string>(args.begin() + 1, args.end()), process_env(), "ca init");
+  const fs::path dir = dir_option(required(c.out, "out"));
+  const auto ttl = c.ttl;
+  const std::string cn = c.cn;
+  const bool force = c.force;
 
   ensure_private_dir(dir);
   const fs::path key_path = dir / "ca.key";
@@ -172,16 +158,12 @@ int ca_init(const std::vector<std::string>& args, std::ostream& out) {
 }
 
 int ca_issue(const std::vector<std::string>& args, std::ostream& out) {
-  const Options opts = parse_options(args, 1,
-                                     {{"ca-dir", true, false},
-                                      {"node", true, false},
-                                      {"out", true, false},
-                                      {"ttl", true, false},
-                                      {"uri", true, true}});
-  const fs::path ca_dir = dir_option(required(opts, "ca-dir"));
-  const std::string node = required(opts, "node");
-  const fs::path dir = dir_option(required(opts, "out"));
-  const auto ttl = ttl_option(opts, std::chrono::hours(24));
+  IssueConfig c;
+  apply_options(c, issue_options(), std::vector<std::string>(args.begin() + 1, args.end()), process_env(), "ca issue");
+  const fs::path ca_dir = dir_option(required(c.ca_dir, "ca-dir"));
+  const std::string node = required(c.node, "node");
+  const fs::path dir = dir_option(required(c.out, "out"));
+  const auto ttl = c.ttl;
   const NodeParts parts = parse_node(node);
 
   const fs::path ca_crt_path = ca_dir / "ca.crt";
@@ -194,7 +176,7 @@ int ca_issue(const std::vector<std::string>& args, std::ostream& out) {
   certs::LeafSpec spec;
   spec.common_name = node;
   spec.sans = certs::sans_for_host(parts.host);
-  if (const auto it = opts.find("uri"); it != opts.end()) spec.sans.uris = it->second;
+  spec.sans.uris = c.uris;
   spec.ttl = ttl;
 
   Identity id;
@@ -237,7 +219,7 @@ int run_ca_command(const std::vector<std::string>& args) {
 
 int run_ca_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (wants_help(args) || (!args.empty() && args.front() == "help")) {
-    out << kUsage;
+    out << kUsage << options_usage(init_options(), "\nca init:") << options_usage(issue_options(), "\nca issue:");
     return 0;
   }
   if (args.empty()) {
@@ -252,7 +234,7 @@ int run_ca_command(const std::vector<std::string>& args, std::ostream& out, std:
   const std::string prefix = "distls ca " + sub + ": ";
   try {
     return sub == "init" ? ca_init(args, out) : ca_issue(args, out);
-  } catch (const UsageError& e) {
+  } catch (const ConfigError& e) {
     err << prefix << e.what() << '\n';
     return 2;
   } catch (const std::exception& e) {

@@ -109,7 +109,7 @@ asio::awaitable<void> Discovery::refresh_once() {
     // after one, the last good set stands, as for any failure.
     const bool use_partial = answer.partial && !had_good_set_;
     if (!answer.ok()) {
-      ctx_.metrics.counter("distls_discovery_refreshes_total", "result=\"" + answer.error + "\"")++;
+      ctx_.metrics.counter("distls_discovery_refreshes_total", {{"result", answer.error}})++;
       ctx_.log.warn("discovery_failed", {{"name", cfg_.name}, {"reason", answer.error}, {"detail", answer.detail},
                                          {"kept_peers", book_.discovered().size()},
                                          {"used_partial_answer", use_partial ? "true" : "false"}});
@@ -117,7 +117,7 @@ asio::awaitable<void> Discovery::refresh_once() {
     }
     nodes = nodes_from_answer(cfg_, answer, ctx_.self.full());
   }
-  ctx_.metrics.counter("distls_discovery_refreshes_total", "result=\"ok\"")++;
+  ctx_.metrics.counter("distls_discovery_refreshes_total", {{"result", "ok"}})++;
   had_good_set_ = true;
   const auto change = book_.set_discovered(nodes);
   ctx_.metrics.gauge("distls_discovered_peers") = static_cast<std::int64_t>(nodes.size());

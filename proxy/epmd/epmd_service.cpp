@@ -46,7 +46,7 @@ void EpmdService::stop() {
 }
 
 void EpmdService::reject(std::string_view reason, const std::string& from, std::string_view detail) {
-  ctx_.metrics.counter("distls_epmd_errors_total", "reason=\"" + std::string(reason) + "\"")++;
+  ctx_.metrics.counter("distls_epmd_errors_total", {{"reason", reason}})++;
   ctx_.log.warn("epmd_request_rejected", {{"from", from}, {"reason", reason}, {"detail", detail}});
 }
 
@@ -85,21 +85,21 @@ asio::awaitable<void> EpmdService::serve(tcp::socket s) {
 
   std::vector<std::uint8_t> reply;
   if (auto* alive = std::get_if<epmd::Alive2Request>(&req)) {
-    ctx_.metrics.counter("distls_epmd_requests_total", "type=\"alive2\"")++;
+    ctx_.metrics.counter("distls_epmd_requests_total", {{"type", "alive2"}})++;
     // epmd accepts registrations only from the local host.
     if (!from_loopback) co_return reject("remote_registration", from, alive->name);
     co_await hold_registration(s, *alive, from);
     co_return;
   } else if (auto* pp = std::get_if<epmd::PortPlease2Request>(&req)) {
-    ctx_.metrics.counter("distls_epmd_requests_total", "type=\"port_please2\"")++;
+    ctx_.metrics.counter("distls_epmd_requests_total", {{"type", "port_please2"}})++;
     reply = epmd::encode_port2_resp(lookup(pp->name, from_loopback, from));
   } else if (std::holds_alternative<epmd::PeersRequest>(req)) {
-    ctx_.metrics.counter("distls_epmd_requests_total", "type=\"peers\"")++;
+    ctx_.metrics.counter("distls_epmd_requests_total", {{"type", "peers"}})++;
     // The cluster's membership is the local node's business only.
     if (!from_loopback) co_return reject("remote_peers_request", from);
     reply = epmd::encode_peers_resp(ctx_.book.discovered());
   } else if (std::holds_alternative<epmd::NamesRequest>(req)) {
-    ctx_.metrics.counter("distls_epmd_requests_total", "type=\"names\"")++;
+    ctx_.metrics.counter("distls_epmd_requests_total", {{"type", "names"}})++;
     reply = epmd::encode_names_resp(acceptor_.local_endpoint().port(), registry_.names());
   } else {
     co_return reject("refused_request", from,
@@ -142,25 +142,26 @@ asio::awaitable<void> EpmdService::hold_registration(tcp::socket& s, const epmd:
                                                      const std::string& from) {
   // A node reachable around the tunnels would make distls decoration, not security.
   if (const auto exposed = exposed_listener(req.port)) {
-    ctx_.metrics.counter("distls_registrations_refused_total", "reason=\"exposed\"")++;
+    ctx_.metrics.counter("distls_registrations_refused_total", {{"reason", "exposed"}})++;
     ctx_.log.error("registration_refused",
                    {{"name", req.name}, {"port", req.port}, {"reason", "exposed"},
                     {"detail", "the node listens on " + *exposed + ":" + std::to_string(req.port) +
                                    ", beyond loopback; start it with -kernel inet_dist_use_interface '{127,0,0,1}'"}});
     const auto refused = epmd::encode_alive2_resp(false, 0, req.highest_version >= 6);
-    co_await asio::async_write(s, asio::buffer(refused), as_tuple(use_awaitable));
+    // Every write a peer can stall has a deadline, this one too.
+    co_await within(ctx_.limits.handshake_timeout, asio::async_write(s, asio::buffer(refused), as_tuple(use_awaitable)));
     co_return;
   }
   error_code ec;
   const auto creation = registry_.add(req, s.remote_endpoint(ec).address());
   const bool extended = req.highest_version >= 6;
   const auto reply = epmd::encode_alive2_resp(creation.has_value(), creation.value_or(0), extended);
-  auto [wec, wn] = co_await asio::async_write(s, asio::buffer(reply), as_tuple(use_awaitable));
+  auto written = co_await within(ctx_.limits.handshake_timeout, asio::async_write(s, asio::buffer(reply), as_tuple(use_awaitable)));
   if (!creation) {
     reject("name_taken", from, req.name);
     co_return;
   }
-  if (wec) {
+  if (!written || std::get<0>(*written)) {
     registry_.remove(req.name, *creation);
     co_return;
   }

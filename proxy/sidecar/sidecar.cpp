@@ -71,8 +71,8 @@ Sidecar::Sidecar(asio::io_context& io, const ProxyConfig& config, Logger& log, M
   metrics_.help("distls_epmd_requests_total", "EPMD requests answered, by type");
   metrics_.help("distls_registrations_refused_total", "Node registrations refused, by reason");
   metrics_.help("distls_peer_listeners_open", "Per-peer loopback listeners open now");
-  metrics_.gauge("distls_tunnels_open", "direction=\"in\"");
-  metrics_.gauge("distls_tunnels_open", "direction=\"out\"");
+  metrics_.gauge("distls_tunnels_open", {{"direction", "in"}});
+  metrics_.gauge("distls_tunnels_open", {{"direction", "out"}});
   // Typed as a gauge before its first listener: promtool (and Prometheus) read a family
   // without samples by its TYPE line.
   metrics_.gauge("distls_peer_listeners_open");
@@ -211,8 +211,8 @@ std::string Sidecar::metrics_text() {
   if (const auto tls = tls_.current())
     metrics_.gauge("distls_identity_expiry_seconds") =
         unix_seconds(tls->not_after()) - unix_seconds(std::chrono::system_clock::now());
-  metrics_.gauge("distls_connections_active", "direction=\"in\"") = static_cast<std::int64_t>(inbound_limiter_.active());
-  metrics_.gauge("distls_connections_active", "direction=\"out\"") = static_cast<std::int64_t>(outbound_limiter_.active());
+  metrics_.gauge("distls_connections_active", {{"direction", "in"}}) = static_cast<std::int64_t>(inbound_limiter_.active());
+  metrics_.gauge("distls_connections_active", {{"direction", "out"}}) = static_cast<std::int64_t>(outbound_limiter_.active());
   metrics_.gauge("distls_tunnels_peer_cert_expired") =
       static_cast<std::int64_t>(tunnels_.peer_expired(std::chrono::system_clock::now()));
   return metrics_.render();
@@ -221,7 +221,7 @@ std::string Sidecar::metrics_text() {
 void Sidecar::trust_changed(const TlsContext& now_trusted) {
   const auto closed = tunnels_.close_untrusted(now_trusted.trust_store(), [this](const TunnelRegistry::Tunnel& t,
                                                                                    const Reverify& why) {
-    metrics_.counter("distls_tunnels_revoked_total", "reason=\"" + why.reason + "\"")++;
+    metrics_.counter("distls_tunnels_revoked_total", {{"reason", why.reason}})++;
     book_.failed(t.peer.full(), "revoked_" + why.reason);
     log_.warn("tunnel_revoked", {{"direction", t.inbound ? "in" : "out"}, {"peer", t.peer.full()},
                                  {"remote", t.remote}, {"reason", why.reason}, {"detail", why.detail}});
@@ -253,8 +253,8 @@ std::string Sidecar::certs_json() const {
     o["renewal_failures"] = sched.failures();
     if (auto next = sched.next_attempt()) o["next_renewal"] = unix_seconds(*next);
   }
-  o["renewals_ok"] = metrics_.value("distls_renewals_total", "result=\"ok\"");
-  o["renewals_failed"] = metrics_.value("distls_renewals_total", "result=\"failed\"");
+  o["renewals_ok"] = metrics_.value("distls_renewals_total", {{"result", "ok"}});
+  o["renewals_failed"] = metrics_.value("distls_renewals_total", {{"result", "failed"}});
   return json::serialize(o) + "\n";
 }
 

@@ -44,14 +44,14 @@ std::optional<std::string> IdentityManager::publish(ossl::PKey key, std::vector<
     chain_ = std::move(id.chain);
     trust_ = std::move(id.trust);
   } catch (const std::exception& e) {
-    metrics_.counter("distls_identity_updates_total", "what=\"" + origin + "\",result=\"refused\"")++;
+    metrics_.counter("distls_identity_updates_total", {{"what", origin}, {"result", "refused"}})++;
     log_.error("identity_refused", {{"origin", origin}, {"reason", e.what()},
                                     {"kept_serial", provider_.current() ? provider_.current()->serial() : "none"}});
     return std::string(e.what());
   }
   const auto previous = provider_.current();
   provider_.publish(next);
-  metrics_.counter("distls_identity_updates_total", "what=\"" + origin + "\",result=\"installed\"")++;
+  metrics_.counter("distls_identity_updates_total", {{"what", origin}, {"result", "installed"}})++;
   const auto& s = next->summary();
   log_.info("identity_installed",
             {{"origin", origin}, {"serial", s.serial}, {"previous_serial", previous ? previous->serial() : "none"},
@@ -67,7 +67,7 @@ void IdentityManager::set_pending(const std::filesystem::path& bundle, const std
   const bool fresh = pending_path_.empty();
   pending_path_ = bundle;
   metrics_.gauge("distls_trust_bundle_pending") = 1;
-  metrics_.counter("distls_identity_updates_total", "what=\"trust_bundle\",result=\"pending\"")++;
+  metrics_.counter("distls_identity_updates_total", {{"what", "trust_bundle"}, {"result", "pending"}})++;
   log_.warn("trust_bundle_pending",
             {{"file", bundle.string()}, {"reason", why},
              {"detail", "it does not cover this node's certificate; it takes effect with the first certificate it "
@@ -104,7 +104,7 @@ std::optional<std::string> IdentityManager::load_trust(const std::filesystem::pa
   try {
     trust = pem::read_certs(pem::read_file(bundle), bundle.string());
   } catch (const std::exception& e) {
-    metrics_.counter("distls_identity_updates_total", "what=\"trust_bundle\",result=\"refused\"")++;
+    metrics_.counter("distls_identity_updates_total", {{"what", "trust_bundle"}, {"result", "refused"}})++;
     log_.error("identity_refused", {{"origin", "trust_bundle"}, {"reason", e.what()}});
     return std::string(e.what());
   }
@@ -124,7 +124,7 @@ std::optional<std::string> IdentityManager::load_files(const std::filesystem::pa
                                                        const std::filesystem::path& key,
                                                        const std::filesystem::path& bundle) {
   auto refuse = [&](const std::string& why) -> std::optional<std::string> {
-    metrics_.counter("distls_identity_updates_total", "what=\"files\",result=\"refused\"")++;
+    metrics_.counter("distls_identity_updates_total", {{"what", "files"}, {"result", "refused"}})++;
     log_.error("identity_refused", {{"origin", "files"}, {"reason", why},
                                     {"kept_serial", provider_.current() ? provider_.current()->serial() : "none"}});
     return why;

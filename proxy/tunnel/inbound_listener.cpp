@@ -122,7 +122,7 @@ void InboundListener::welcome(tcp::socket s) {
     return;
   }
   if (!rate_.allow(RateLimiter::source_key(remote.address()), std::chrono::steady_clock::now())) {
-    ctx_.metrics.counter("distls_connections_rejected_total", "reason=\"rate_limited\"")++;
+    ctx_.metrics.counter("distls_connections_rejected_total", {{"reason", "rate_limited"}})++;
     // One line per source per burst would still flood the log under a scan: count, log rarely.
     if (++rate_limited_ % 100 == 1)
       ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", to_string(remote)}, {"reason", "rate_limited"},
@@ -131,7 +131,7 @@ void InboundListener::welcome(tcp::socket s) {
   }
   auto slot = ctx_.inbound_limiter.try_acquire();
   if (!slot) {
-    ctx_.metrics.counter("distls_connections_rejected_total", "reason=\"max_connections\"")++;
+    ctx_.metrics.counter("distls_connections_rejected_total", {{"reason", "max_connections"}})++;
     ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", to_string(remote)}, {"reason", "max_connections"}});
     return;
   }
@@ -212,15 +212,15 @@ asio::awaitable<void> InboundListener::admit(tcp::socket s, ConnectionLimiter::S
   ctx_.log.info("tunnel_open", {{"direction", "in"}, {"from", from}, {"peer", peer.full()},
                                 {"peer_serial", serial_hex(SSL_get0_peer_certificate(tls.ssl()))},
                                 {"tls", SSL_get_version(tls.ssl())}, {"cipher", SSL_get_cipher_name(tls.ssl())}});
-  auto& open = ctx_.metrics.gauge("distls_tunnels_open", "direction=\"in\"");
+  auto& open = ctx_.metrics.gauge("distls_tunnels_open", {{"direction", "in"}});
   ++open;
   ctx_.book.tunnel_opened(peer.full(), true);
-  ctx_.metrics.counter("distls_tunnels_total", "direction=\"in\"")++;
+  ctx_.metrics.counter("distls_tunnels_total", {{"direction", "in"}})++;
   auto live = ctx_.tunnels.add({peer, true, from, &tls, &node, TunnelRegistry::peer_not_after(tls.ssl())});
-  auto result = co_await splice(node, tls,
-                                {ctx_.metrics.counter("distls_bytes_sent_total", "direction=\"in\""),
-                                 ctx_.metrics.counter("distls_bytes_received_total", "direction=\"in\"")},
-                                asio::buffer(admitted->frame));
+  // Named first: GCC 12 cannot keep an initializer list alive across a co_await.
+  TunnelCounters bytes{ctx_.metrics.counter("distls_bytes_sent_total", {{"direction", "in"}}),
+                       ctx_.metrics.counter("distls_bytes_received_total", {{"direction", "in"}})};
+  auto result = co_await splice(node, tls, bytes, asio::buffer(admitted->frame));
   --open;
   ctx_.book.tunnel_closed(peer.full(), true);
   ctx_.log.info("tunnel_closed", {{"direction", "in"}, {"peer", peer.full()}, {"sent", result.sent},

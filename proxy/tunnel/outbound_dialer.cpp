@@ -53,7 +53,7 @@ asio::awaitable<void> OutboundDialer::run(tcp::socket node, NodeName peer) {
   auto& ctx = ctx_;
   auto slot = ctx.outbound_limiter.try_acquire();
   if (!slot) {
-    ctx.metrics.counter("distls_connections_rejected_total", "reason=\"max_outbound\"")++;
+    ctx.metrics.counter("distls_connections_rejected_total", {{"reason", "max_outbound"}})++;
     ctx.log.warn("tunnel_refused", {{"direction", "out"}, {"peer", peer.full()}, {"reason", "max_outbound"}});
     co_return;
   }
@@ -106,17 +106,18 @@ asio::awaitable<void> OutboundDialer::run(tcp::socket node, NodeName peer) {
                                {"peer_serial", serial_hex(SSL_get0_peer_certificate(tls.ssl()))},
                                {"tls", SSL_get_version(tls.ssl())},
                                {"cipher", SSL_get_cipher_name(tls.ssl())}, {"setup_ms", ms.count()}});
-  auto& open = ctx.metrics.gauge("distls_tunnels_open", "direction=\"out\"");
+  auto& open = ctx.metrics.gauge("distls_tunnels_open", {{"direction", "out"}});
   ++open;
   ctx.book.tunnel_opened(peer.full(), false);
-  ctx.metrics.counter("distls_tunnels_total", "direction=\"out\"")++;
+  ctx.metrics.counter("distls_tunnels_total", {{"direction", "out"}})++;
   error_code rec;
   const auto remote = tls.socket().remote_endpoint(rec);
   auto live = ctx.tunnels.add({peer, false, rec ? std::string("unknown") : to_string(remote), &tls, &node,
                                TunnelRegistry::peer_not_after(tls.ssl())});
-  auto result = co_await splice(node, tls,
-                                {ctx.metrics.counter("distls_bytes_sent_total", "direction=\"out\""),
-                                 ctx.metrics.counter("distls_bytes_received_total", "direction=\"out\"")});
+  // Named first: GCC 12 cannot keep an initializer list alive across a co_await.
+  TunnelCounters bytes{ctx.metrics.counter("distls_bytes_sent_total", {{"direction", "out"}}),
+                       ctx.metrics.counter("distls_bytes_received_total", {{"direction", "out"}})};
+  auto result = co_await splice(node, tls, bytes);
   --open;
   ctx.book.tunnel_closed(peer.full(), false);
   if (result.received == 0 && result.end != "closed") {

@@ -64,8 +64,7 @@ inline std::shared_ptr<const TlsContext> usable_tls(ProxyContext& ctx, std::stri
 
 // Counts a refused or failed connection under its reason; the log line is the caller's.
 inline void count_failure(ProxyContext& ctx, std::string_view direction, std::string_view reason) {
-  ctx.metrics.counter("distls_handshake_failures_total",
-                      "direction=\"" + std::string(direction) + "\",reason=\"" + std::string(reason) + "\"")++;
+  ctx.metrics.counter("distls_handshake_failures_total", {{"direction", direction}, {"reason", reason}})++;
 }
 
 }  // namespace distls

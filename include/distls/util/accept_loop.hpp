@@ -41,7 +41,7 @@ boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& accepto
       serve(std::move(sock));
       continue;
     }
-    if (metrics) metrics->counter("distls_accept_errors_total", "listener=\"" + listener + "\"")++;
+    if (metrics) metrics->counter("distls_accept_errors_total", {{"listener", listener}})++;
     log.warn("accept_failed", {{"listener", listener}, {"error", ec}, {"retry_in_ms", delay.count()}});
     pause.expires_after(delay);
     co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));

@@ -7,18 +7,32 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <initializer_list>
 
 namespace distls {
 
+// Label pairs, e.g. {{"direction", "in"}, {"reason", reason}}. Values are escaped here
+// (backslash, double quote, newline, as the text format wants), so a value that came
+// from a peer or an API server cannot break the exposition.
+struct Label {
+  Label(std::string_view k, std::string_view v) : key(k), value(v) {}
+  std::string_view key;
+  std::string_view value;
+};
+using Labels = std::initializer_list<Label>;
+
 class Metrics {
  public:
-  // `labels` is the inside of the braces, e.g. `direction="in"`, or empty.
-  std::uint64_t& counter(std::string_view name, std::string_view labels = {});
-  std::int64_t& gauge(std::string_view name, std::string_view labels = {});
+  std::uint64_t& counter(std::string_view name, Labels labels = {});
+  std::int64_t& gauge(std::string_view name, Labels labels = {});
   void help(std::string_view name, std::string_view text);
 
-  std::uint64_t value(std::string_view name, std::string_view labels = {}) const;
+  std::uint64_t value(std::string_view name, Labels labels = {}) const;
   std::string render() const;
+
+  // The inside of the braces for `labels`: key="escaped value",...
+  static std::string label_text(Labels labels);
 
  private:
   struct Family {

@@ -60,7 +60,9 @@ std::set<std::string_view> apply_options(Config& c, const std::vector<Option<Con
       if (it->second->flag) {
         value = "true";
       } else {
-        if (i + 1 >= args.size()) throw ConfigError("--" + std::string(a) + ": needs a value");
+        // "--out --ttl 1h" is a forgotten value, not a directory named "--ttl".
+        if (i + 1 >= args.size() || std::string_view(args[i + 1]).starts_with("--"))
+          throw ConfigError("--" + std::string(a) + ": needs a value");
         value = args[++i];
       }
     }

@@ -72,7 +72,7 @@ TEST_F(K8sClientTest, CreateGetAndTheServerSetsTheRequester) {
   auto got = call(app, verb::get, std::string(kCsrPath) + "/" + name);
   ASSERT_TRUE(got.ok()) << got.describe();
   EXPECT_EQ(got.body.at("spec").at("username").as_string(), "system:serviceaccount:shop:app");
-  EXPECT_EQ(metrics.value("distls_k8s_requests_total", "verb=\"POST\",code=\"201\""), 1u);
+  EXPECT_EQ(metrics.value("distls_k8s_requests_total", {{"verb", "POST"}, {"code", "201"}}), 1u);
 }
 
 TEST_F(K8sClientTest, StatusErrorsBecomeClearMessages) {

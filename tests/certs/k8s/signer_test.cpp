@@ -124,7 +124,7 @@ TEST_F(SignerTest, ASiblingsTokenGetsNothingForAnotherPodsIp) {
   const auto csr = decide(token_bound_to("app-0"), "10.1.2.4");
   EXPECT_EQ(condition(csr), "Denied:WrongIP");
   EXPECT_FALSE(csr.at("status").as_object().contains("certificate"));
-  EXPECT_EQ(metrics.value("distls_signer_decisions_total", "decision=\"denied\",reason=\"WrongIP\""), 1u);
+  EXPECT_EQ(metrics.value("distls_signer_decisions_total", {{"decision", "denied"}, {"reason", "WrongIP"}}), 1u);
 }
 
 }  // namespace

@@ -34,8 +34,8 @@ TEST(Rotation, RenewsRepeatedlyAndBacksOffOnFailureWithoutGivingUp) {
   rotation.start(std::nullopt);  // no identity yet: the first attempt is immediate
   io.run_for(30s);               // a safety net only; the issuer stops the loop
   EXPECT_EQ(calls, 8);
-  EXPECT_EQ(metrics.value("distls_renewals_total", "result=\"ok\""), 6u);
-  EXPECT_EQ(metrics.value("distls_renewals_total", "result=\"failed\""), 2u);
+  EXPECT_EQ(metrics.value("distls_renewals_total", {{"result", "ok"}}), 6u);
+  EXPECT_EQ(metrics.value("distls_renewals_total", {{"result", "failed"}}), 2u);
   EXPECT_NE(out.str().find("renewal_failed source=test reason=\"issuer unavailable\" attempt=2"), std::string::npos)
       << out.str();
   EXPECT_EQ(rotation.schedule().failures(), 0u);

@@ -43,10 +43,10 @@ TEST(AcceptLoop, BacksOffOnEmfileAndRecovers) {
   rlimit low = saved;
   low.rlim_cur = static_cast<rlim_t>(lowest_free);
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
-  for (int i = 0; i < 200 && metrics.value("distls_accept_errors_total", "listener=\"test\"") < 5; ++i)
+  for (int i = 0; i < 200 && metrics.value("distls_accept_errors_total", {{"listener", "test"}}) < 5; ++i)
     io.run_one_for(std::chrono::milliseconds(20));
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
-  EXPECT_GE(metrics.value("distls_accept_errors_total", "listener=\"test\""), 5u);
+  EXPECT_GE(metrics.value("distls_accept_errors_total", {{"listener", "test"}}), 5u);
   EXPECT_EQ(served, 0);
   const auto text = out.str();
   for (const char* wait : {"retry_in_ms=5\n", "retry_in_ms=10\n", "retry_in_ms=20\n", "retry_in_ms=40\n"})

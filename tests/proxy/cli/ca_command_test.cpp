@@ -237,3 +237,29 @@ TEST_F(CaCommand, IssueFailuresExitOne) {
 
 }  // namespace
 }  // namespace distls
+
+namespace distls {
+namespace {
+
+// distls ca reads its options from the environment as every other command does; the
+// command line wins.
+TEST_F(CaCommand, OptionsComeFromTheEnvironmentToo) {
+  init_ca();
+  ::setenv("DISTLS_CA_DIR", ca_dir.string().c_str(), 1);
+  ::setenv("DISTLS_NODE", "app@10.9.8.7", 1);
+  ::setenv("DISTLS_TTL", "2h", 1);
+  const std::time_t now = std::time(nullptr);
+  const Outcome r = run({"issue", "--out", node_dir.string(), "--ttl", "3h"});
+  ::unsetenv("DISTLS_CA_DIR");
+  ::unsetenv("DISTLS_NODE");
+  ::unsetenv("DISTLS_TTL");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto chain = certs_in(node_dir / "tls.crt");
+  EXPECT_EQ(test::sans_of(chain[0].get(), GEN_IPADD), std::vector<std::string>{"10.9.8.7"});
+  EXPECT_NEAR(static_cast<double>(test::to_time_t(X509_get0_notAfter(chain[0].get()))),
+              static_cast<double>(now + 3 * 3600), 5)
+      << "the command line wins over DISTLS_TTL";
+}
+
+}  // namespace
+}  // namespace distls

@@ -57,7 +57,7 @@ TEST_F(IdentityManagerTest, RefusesALeafThatDoesNotChainAndKeepsTheOldOne) {
   ASSERT_TRUE(err);
   EXPECT_EQ(provider.current()->serial(), serial);
   EXPECT_NE(out.str().find("identity_refused origin=test"), std::string::npos);
-  EXPECT_EQ(metrics.value("distls_identity_updates_total", "what=\"test\",result=\"refused\""), 1u);
+  EXPECT_EQ(metrics.value("distls_identity_updates_total", {{"what", "test"}, {"result", "refused"}}), 1u);
 }
 
 TEST_F(IdentityManagerTest, RefusesAKeyThatDoesNotMatch) {
