@@ -13,6 +13,8 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
+#include "distls/util/backoff.hpp"
+#include "distls/util/json_pointer.hpp"
 #include "distls/util/node_name.hpp"
 
 namespace distls::k8s {
@@ -30,18 +32,8 @@ namespace {
 constexpr std::size_t kBodyLimit = 32 * 1024 * 1024;  // a CSR list of a large cluster fits
 constexpr std::size_t kWatchLineLimit = 4 * 1024 * 1024;
 
-const json::object* status_object(const json::value& body) {
-  const auto* o = body.if_object();
-  if (!o) return nullptr;
-  const auto* kind = o->if_contains("kind");
-  if (!kind || !kind->is_string() || kind->as_string() != "Status") return nullptr;
-  return o;
-}
-
-std::string string_field(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
+// A Status object (kind "Status") answers errors; anything else is the object asked for.
+bool is_status(const json::value& body) { return jsonp::text(body, "/kind") == "Status"; }
 
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 
@@ -78,16 +70,15 @@ std::string expect_server_name(SSL* ssl, const std::string& name) {
 }
 
 std::string Result::reason() const {
-  if (const auto* s = status_object(body)) return string_field(*s, "reason");
-  return "";
+  return is_status(body) ? jsonp::text(body, "/reason") : std::string();
 }
 
 std::string Result::describe() const {
   if (!transport_error.empty()) return transport_error;
   std::string out = std::to_string(status);
-  if (const auto* s = status_object(body)) {
-    const auto reason = string_field(*s, "reason");
-    const auto message = string_field(*s, "message");
+  if (is_status(body)) {
+    const auto reason = jsonp::text(body, "/reason");
+    const auto message = jsonp::text(body, "/message");
     if (!reason.empty()) out += " " + reason;
     if (!message.empty()) out += ": " + message;
   } else {
@@ -213,8 +204,8 @@ asio::awaitable<Result> Client::request(http::verb verb, std::string target, std
 asio::awaitable<Result> Client::request(http::verb verb, std::string target, std::optional<json::value> body,
                                         ClientOptions budget) {
   const std::string payload = body ? json::serialize(*body) : std::string();
-  std::mt19937 rng(std::random_device{}());
-  auto delay = budget.backoff;
+  Backoff backoff(budget.backoff, budget.backoff_cap);
+  std::uniform_real_distribution<double> jitter(0.0, 1.0);
   Result r;
   for (int attempt = 1;; ++attempt) {
     bool sent = false;
@@ -225,13 +216,11 @@ asio::awaitable<Result> Client::request(http::verb verb, std::string target, std
     const bool retryable = (!r.transport_error.empty() && (!post || !sent)) || r.status == 429 ||
                            (!post && r.status >= 500);
     if (!retryable || attempt >= budget.attempts) co_return r;
-    const auto wait = delay / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
-                                       0, static_cast<long>(delay.count() / 2))(rng));
+    const auto wait = backoff.next(jitter(rng_));
     log_.warn("k8s_retry", {{"verb", std::string(http::to_string(verb))}, {"target", target},
                             {"attempt", attempt}, {"error", r.describe()}, {"retry_in_ms", wait.count()}});
     asio::steady_timer t(ex_, wait);
     co_await t.async_wait(as_tuple(use_awaitable));
-    delay = std::min(delay * 2, budget.backoff_cap);
   }
 }
 
@@ -296,13 +285,14 @@ asio::awaitable<WatchEnd> Client::watch(std::string target, WatchHandler handler
       }
       boost::system::error_code jec;
       const auto event = json::parse(line, jec);
-      const auto* o = event.if_object();
-      if (jec || !o || !o->contains("type") || !o->at("type").is_string() || !o->contains("object")) {
+      const auto type = jsonp::text(event, "/type");
+      const auto* object = jsonp::find(event, "/object");
+      if (jec || type.empty() || !object) {
         metrics_.counter("distls_k8s_bad_events_total")++;
         log_.warn("k8s_bad_event", {{"target", target}, {"detail", line.substr(0, 200)}});
         continue;
       }
-      if (!handler(std::string(o->at("type").as_string()), o->at("object"))) co_return end;
+      if (!handler(type, *object)) co_return end;
     }
   }
   if (end.status != 200 && end.error.empty()) {

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "distls/util/base64.hpp"
+#include "distls/util/json_pointer.hpp"
 #include "distls/x509/csr.hpp"
 #include "distls/x509/pem.hpp"
 
@@ -15,23 +16,6 @@ namespace distls::k8s {
 namespace asio = boost::asio;
 namespace json = boost::json;
 namespace http = boost::beast::http;
-
-namespace {
-
-std::string str(const json::value* v) { return v && v->is_string() ? std::string(v->as_string()) : ""; }
-
-const json::value* path(const json::value& v, std::initializer_list<std::string_view> keys) {
-  const json::value* cur = &v;
-  for (auto k : keys) {
-    const auto* o = cur->if_object();
-    if (!o) return nullptr;
-    cur = o->if_contains(k);
-    if (!cur) return nullptr;
-  }
-  return cur;
-}
-
-}  // namespace
 
 json::value csr_object(const CsrSourceOptions& o, const std::string& csr_pem) {
   // The API refuses less than ten minutes; a signer may still issue shorter.
@@ -49,15 +33,16 @@ json::value csr_object(const CsrSourceOptions& o, const std::string& csr_pem) {
 }
 
 CsrState csr_state(const json::value& csr) {
-  if (const auto* conds = path(csr, {"status", "conditions"}); conds && conds->is_array())
-    for (const auto& c : conds->as_array()) {
-      const auto type = str(path(c, {"type"}));
-      if (str(path(c, {"status"})) == "False") continue;
-      const auto why = str(path(c, {"reason"})) + ": " + str(path(c, {"message"}));
+  using jsonp::text;
+  if (const auto* conds = jsonp::array(csr, "/status/conditions"))
+    for (const auto& c : *conds) {
+      const auto type = text(c, "/type");
+      if (text(c, "/status") == "False") continue;
+      const auto why = text(c, "/reason") + ": " + text(c, "/message");
       if (type == "Denied") return {CsrState::Kind::denied, why};
       if (type == "Failed") return {CsrState::Kind::failed, why};
     }
-  const auto cert = str(path(csr, {"status", "certificate"}));
+  const auto cert = text(csr, "/status/certificate");
   if (!cert.empty()) {
     auto pem = base64_decode(cert);
     if (!pem) return {CsrState::Kind::failed, "status.certificate is not base64"};
@@ -80,7 +65,7 @@ boost::asio::awaitable<CsrState> CsrSource::wait_for(const std::string& name, st
         std::string(kCsrPath) + "?watch=true&allowWatchBookmarks=true&" + selector +
             "&resourceVersion=" + url_escape(rv) + "&timeoutSeconds=" + std::to_string(std::max<long>(left.count(), 1)),
         [&](const std::string& type, const json::value& obj) {
-          if (const auto v = str(path(obj, {"metadata", "resourceVersion"})); !v.empty()) rv = v;
+          if (const auto v = jsonp::text(obj, "/metadata/resourceVersion"); !v.empty()) rv = v;
           if (type == "ERROR") {  // 410 Gone: our resourceVersion is too old; re-read
             gone = true;
             return false;
@@ -106,7 +91,7 @@ boost::asio::awaitable<CsrState> CsrSource::wait_for(const std::string& name, st
         continue;
       }
       if (auto s = csr_state(got.body); s.kind != CsrState::Kind::pending) co_return s;
-      rv = str(path(got.body, {"metadata", "resourceVersion"}));
+      rv = jsonp::text(got.body, "/metadata/resourceVersion");
     }
   }
   co_return CsrState{CsrState::Kind::pending, ""};
@@ -124,8 +109,8 @@ boost::asio::awaitable<std::variant<certs::Leaf, std::string>> CsrSource::issue(
   }
   auto created = co_await client_.request(http::verb::post, kCsrPath, csr_object(o_, csr_pem));
   if (!created.ok()) co_return "creating the CSR: " + created.describe();
-  const auto name = str(path(created.body, {"metadata", "name"}));
-  const auto rv = str(path(created.body, {"metadata", "resourceVersion"}));
+  const auto name = jsonp::text(created.body, "/metadata/name");
+  const auto rv = jsonp::text(created.body, "/metadata/resourceVersion");
   if (name.empty()) co_return std::string("creating the CSR: the answer has no metadata.name");
   log_.info("csr_created", {{"csr", name}, {"signer", o_.signer_name}, {"expiration_s", o_.ttl.count()}});
 

@@ -49,12 +49,13 @@ void LeaderElection::set_leading(bool now, const std::string& why) {
 }
 
 ClientOptions LeaderElection::budget(clock::time_point deadline) const {
-  // One try, no longer than what is left of the deadline: a stalled API server must not
-  // keep a leader believing it leads.
+  // One try, for what is left of the deadline: a stalled API server must not keep a
+  // leader believing it leads. Rounded up, so that a try that times out ends at or past
+  // the deadline and the step that made it sees leadership lost (truncating would end
+  // it a fraction of a millisecond early, still "leading").
   ClientOptions b;
   b.attempts = 1;
-  b.timeout = std::max(std::chrono::milliseconds(100),
-                       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
+  b.timeout = std::max(std::chrono::milliseconds(100), std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()));
   return b;
 }
 

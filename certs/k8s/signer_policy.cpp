@@ -29,12 +29,8 @@ const std::set<std::string, std::less<>> kAllowedUsages{"digital signature", "ke
 
 // The one value of a spec.extra key ("" when absent, several, or not strings).
 std::string extra(const json::value& csr, const char* key) {
-  const auto* spec_extra = jsonp::find(csr, "/spec/extra");
-  const auto* o = spec_extra ? spec_extra->if_object() : nullptr;
-  const auto* values = o ? o->if_contains(key) : nullptr;
-  if (!values || !values->is_array() || values->as_array().size() != 1 || !values->as_array()[0].is_string())
-    return "";
-  return std::string(values->as_array()[0].as_string());
+  const auto* values = jsonp::array(csr, "/spec/extra" + jsonp::token(key));
+  return values && values->size() == 1 ? text(values->front(), "") : "";
 }
 
 bool holds_ip(const json::value& pod, const std::string& ip) {

@@ -35,15 +35,16 @@ asio::awaitable<bool> TrustPublisher::publish_to(const std::string& ns, const st
   Result put;
   if (got.status == 404) {
     put = co_await client_.request(http::verb::post, base, std::move(cm));
-  } else if (got.ok()) {
+  } else if (got.ok() && got.body.is_object()) {
     // Keep what others put there (labels, other keys); replace ca.crt, guarded by the
     // version read.
     auto next = got.body;
-    if (auto* data = next.as_object()["data"].if_object())
-      (*data)["ca.crt"] = pem;
-    else
-      next.as_object()["data"] = json::object{{"ca.crt", pem}};
+    auto& data = next.as_object()["data"];
+    if (!data.is_object()) data = json::object{};
+    data.as_object()["ca.crt"] = pem;
     put = co_await client_.request(http::verb::put, base + "/" + url_escape(o_.configmap), std::move(next));
+  } else if (got.ok()) {
+    put.transport_error = "the ConfigMap read back is not a JSON object";
   } else {
     put = got;
   }

@@ -1,12 +1,11 @@
 #include "distls/renewal/renewal_schedule.hpp"
 
 #include <algorithm>
-#include <cmath>
 
 namespace distls {
 
 RenewalSchedule::time_point RenewalSchedule::on_success(time_point now, time_point not_after, double u) {
-  failures_ = 0;
+  backoff_.reset();
   not_after_ = not_after;
   const auto lifetime = std::max(not_after - now, time_point::duration::zero());
   const double fraction = policy_.earliest + (policy_.latest - policy_.earliest) * std::clamp(u, 0.0, 1.0);
@@ -15,12 +14,8 @@ RenewalSchedule::time_point RenewalSchedule::on_success(time_point now, time_poi
 }
 
 RenewalSchedule::time_point RenewalSchedule::on_failure(time_point now, double u) {
-  ++failures_;
   using ms = std::chrono::milliseconds;
-  // 2^20 already dwarfs any sensible cap; stop doubling there to stay clear of overflow.
-  const double factor = std::ldexp(1.0, static_cast<int>(std::min(failures_ - 1, 20u)));
-  const ms full = std::min(policy_.backoff_cap, ms(static_cast<ms::rep>(policy_.backoff_base.count() * factor)));
-  ms delay = full / 2 + ms(static_cast<ms::rep>(static_cast<double>(full.count() / 2) * std::clamp(u, 0.0, 1.0)));
+  ms delay = backoff_.next(u);
   // Close to expiry, keep trying at least every tenth of what is left: a long backoff
   // must not carry us past notAfter when the issuer has just come back.
   if (not_after_ && *not_after_ > now) {

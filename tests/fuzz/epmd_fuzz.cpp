@@ -1,6 +1,7 @@
 // EPMD requests as the local listener reads them: a body of up to 1024 bytes from
 // whatever connects to the EPMD port. Beyond "no crash": a request that parses encodes
 // back to exactly the bytes it came from, and the names it carries are valid.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
@@ -20,9 +21,10 @@ void require(bool ok) {
 
 // The framed form of `body`: Length:2 then the body.
 std::vector<std::uint8_t> framed(std::span<const std::uint8_t> body) {
-  std::vector<std::uint8_t> out{static_cast<std::uint8_t>(body.size() >> 8),
-                                static_cast<std::uint8_t>(body.size())};
-  out.insert(out.end(), body.begin(), body.end());
+  std::vector<std::uint8_t> out(2 + body.size());
+  out[0] = static_cast<std::uint8_t>(body.size() >> 8);
+  out[1] = static_cast<std::uint8_t>(body.size());
+  std::copy(body.begin(), body.end(), out.begin() + 2);
   return out;
 }
 

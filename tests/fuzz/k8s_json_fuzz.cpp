@@ -4,7 +4,7 @@
 // JSON is skipped: Boost.JSON's own parser is not what is under test.
 //
 // A JSON array of two is also read as [CSR, PodList], so that a CSR that passes
-// examine() (the seeds hold real ones) goes on to check_pods() against its pods.
+// examine() (the seeds hold real ones) goes on to check_pod() and check_dns() against its pods.
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -46,6 +46,8 @@ k8s::CsrRequest sample_request() {
   r.service_account = "app";
   r.ip = "10.0.0.5";
   r.dns = {"app-0.app.shop.svc.cluster.local"};
+  r.pod_name = "app-0";
+  r.pod_uid = "0b1c2d3e-0000-4000-8000-000000000001";
   r.common_name = "app@10.0.0.5";
   r.ttl = std::chrono::hours(1);
   return r;
@@ -55,20 +57,23 @@ void check_verdict(const k8s::Verdict& v) {
   require(!v.reason.empty() && !v.message.empty());
 }
 
+// The same PodList stands for the pod listed by name and for the pods holding the IP.
 void check_pods(const k8s::CsrRequest& r, const json::value& pods) {
-  const auto v = k8s::check_pods(r, pods, policy());
-  check_verdict(v);
-  if (v.approve) {
-    const auto spec = k8s::leaf_spec(r);
-    require(spec.sans.ips.size() == 1 && spec.sans.ips.front() == r.ip);
-  }
+  const auto v = k8s::check_pod(r, pods, pods);
+  if (v.kind != k8s::Verdict::Kind::wait) check_verdict(v);
+  if (!v.approve()) return;
+  const auto spec = k8s::leaf_spec(r);
+  require(spec.sans.ips.size() == 1 && spec.sans.ips.front() == r.ip);
+  const auto& pod = pods.at("items").at(0);
+  k8s::controller_statefulset(pod);
+  check_verdict(k8s::check_dns(r, pod, nullptr, policy()));
 }
 
-// examine(), and check_pods() with what it granted.
+// examine(), and the pod checks with what it granted.
 void check_csr(const json::value& csr, const json::value* pods) {
   const auto examined = k8s::examine(csr, policy());
   if (const auto* v = std::get_if<k8s::Verdict>(&examined)) {
-    require(!v->approve);
+    require(!v->approve());
     check_verdict(*v);
     return;
   }

@@ -12,11 +12,11 @@
 #include "distls/x509/cert_builder.hpp"
 #include "distls/x509/csr.hpp"
 #include "distls/x509/pem.hpp"
-#include "tests/k8s/base64.hpp"
-#include "tests/k8s/control_api.hpp"
-#include "tests/k8s/kube_api.hpp"
-#include "tests/k8s/rbac_bootstrap.hpp"
-#include "tests/k8s/token_registry.hpp"
+#include "tests/k8s/encoding/base64.hpp"
+#include "tests/k8s/control/control_api.hpp"
+#include "tests/k8s/api/kube_api.hpp"
+#include "tests/k8s/auth/rbac_bootstrap.hpp"
+#include "tests/k8s/auth/token_registry.hpp"
 
 namespace distls::k8s_double::test {
 

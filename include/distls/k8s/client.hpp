@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <random>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -36,7 +37,7 @@ struct Result {
 struct ClientOptions {
   std::chrono::milliseconds timeout{10000};      // one request, connect to last byte
   int attempts = 4;                              // for retryable failures
-  std::chrono::milliseconds backoff{200};        // doubled per retry, with jitter
+  std::chrono::milliseconds backoff{200};        // distls::Backoff: doubled per retry, equal jitter
   std::chrono::milliseconds backoff_cap{5000};
 };
 
@@ -80,6 +81,7 @@ class Client {
   Metrics& metrics_;
   ClientOptions options_;
   std::shared_ptr<void> tls_;  // asio::ssl::context, built once from the connection
+  std::mt19937_64 rng_{std::random_device{}()};  // the retries' jitter
 };
 
 // Sets the name the API server's certificate must carry (IP or DNS, as the kubeconfig's

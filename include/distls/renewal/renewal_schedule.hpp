@@ -6,6 +6,8 @@
 #include <chrono>
 #include <optional>
 
+#include "distls/util/backoff.hpp"
+
 namespace distls {
 
 struct RenewalPolicy {
@@ -21,19 +23,18 @@ class RenewalSchedule {
  public:
   using time_point = std::chrono::system_clock::time_point;
 
-  explicit RenewalSchedule(RenewalPolicy p = {}) : policy_(p) {}
+  explicit RenewalSchedule(RenewalPolicy p = {}) : policy_(p), backoff_(p.backoff_base, p.backoff_cap) {}
 
   // A new identity valid until `not_after` was obtained at `now`; `u` is uniform in
   // [0, 1). Returns when to renew it. Measured from `now` rather than notBefore,
   // which issuers backdate for clock skew.
   time_point on_success(time_point now, time_point not_after, double u);
 
-  // An attempt failed at `now`: when to try again. Capped exponential backoff with
-  // "equal jitter" (half fixed, half random), and never later than the renewal would
-  // have been for a cert that is about to expire.
+  // An attempt failed at `now`: when to try again. The shared Backoff, never later
+  // than the renewal would have been for a cert that is about to expire.
   time_point on_failure(time_point now, double u);
 
-  unsigned failures() const { return failures_; }
+  unsigned failures() const { return backoff_.failures(); }
   std::optional<time_point> not_after() const { return not_after_; }
   std::optional<time_point> next_attempt() const { return next_; }
   // True once the identity in use has expired (or there never was one).
@@ -41,7 +42,7 @@ class RenewalSchedule {
 
  private:
   RenewalPolicy policy_;
-  unsigned failures_ = 0;
+  Backoff backoff_;
   std::optional<time_point> not_after_;
   std::optional<time_point> next_;
 };

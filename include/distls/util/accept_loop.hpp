@@ -4,7 +4,6 @@
 // It ends when the acceptor is closed.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -15,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "distls/util/backoff.hpp"
 #include "distls/util/log.hpp"
 #include "distls/util/metrics.hpp"
 
@@ -31,21 +31,22 @@ template <class Serve>
 boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, Logger& log, Metrics* metrics,
                                          std::string listener, Serve serve, AcceptBackoff backoff = {}) {
   namespace asio = boost::asio;
-  auto delay = backoff.first;
+  Backoff retry(backoff.first, backoff.cap);
   asio::steady_timer pause(acceptor.get_executor());
   for (;;) {
     auto [ec, sock] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
     if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
     if (!ec) {
-      delay = backoff.first;
+      retry.reset();
       serve(std::move(sock));
       continue;
     }
+    // No jitter (u = 1): the listeners of one process are not a fleet to spread out.
+    const auto delay = retry.next(1.0);
     if (metrics) metrics->counter("distls_accept_errors_total", {{"listener", listener}})++;
     log.warn("accept_failed", {{"listener", listener}, {"error", ec}, {"retry_in_ms", delay.count()}});
     pause.expires_after(delay);
     co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-    delay = std::min(delay * 2, backoff.cap);
   }
 }
 

@@ -13,6 +13,17 @@
 
 namespace distls::jsonp {
 
+// One reference token for a key that may hold '/' or '~' ("authentication.kubernetes.io/pod-name").
+inline std::string token(std::string_view key) {
+  std::string out = "/";
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
 inline const boost::json::value* find(const boost::json::value& v, std::string_view pointer) {
   boost::system::error_code ec;
   return v.find_pointer(pointer, ec);
