@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <random>
 #include <string>
 #include <utility>
@@ -221,6 +223,53 @@ TEST(Yaml, PositionsCountCharactersAndLines) {
       EXPECT_EQ(std::string(e.what()), want);
     }
   }
+}
+
+json::value read_fixture(const std::string& name) {
+  std::ifstream in(std::string(DISTLS_SOURCE_DIR) + "/tests/certs/k8s/kubeconfigs/" + name, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_TRUE(in.good()) << name;
+  return parse_yaml(text.str());
+}
+
+// The scalars in the real kubeconfigs (tests/certs/k8s/kubeconfigs/) that their writers
+// fold or quote: read as the writer meant them.
+TEST(Yaml, ReadsTheRealKubeconfigsAsWritten) {
+  // gcloud folds a long plain scalar over two lines.
+  const json::value gke = read_fixture("gke.yaml");
+  const json::value& plugin = gke.at("users").at(0).at("user").at("exec");
+  EXPECT_EQ(plugin.at("installHint"),
+            "Install gke-gcloud-auth-plugin for use with kubectl by following "
+            "https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin");
+  EXPECT_EQ(plugin.at("provideClusterInfo"), true);
+  EXPECT_EQ(gke.at("preferences"), json::object());
+
+  // PyYAML (az) writes a string with line breaks single-quoted, each break as an empty line.
+  const json::value aks = read_fixture("aks.yaml");
+  const json::value& kubelogin = aks.at("users").at(0).at("user").at("exec");
+  EXPECT_EQ(kubelogin.at("installHint"),
+            "\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\n"
+            "To learn more, please go to https://aka.ms/aks/kubelogin\n");
+  EXPECT_TRUE(kubelogin.at("env").is_null());
+  EXPECT_EQ(kubelogin.at("provideClusterInfo"), false);
+  EXPECT_EQ(kubelogin.at("args").as_array().size(), 11u);
+  EXPECT_EQ(kubelogin.at("args").at(4), "6dae42f8-4368-4678-94ff-3960e28e3630");
+
+  // ARNs: plain scalars full of ':' that are no mapping values.
+  const json::value eks = read_fixture("eks.yaml");
+  EXPECT_EQ(eks.at("clusters").at(0).at("name"), "arn:aws:eks:eu-west-1:123456789012:cluster/erlang-prod");
+  EXPECT_EQ(eks.at("users").at(0).at("user").at("exec").at("env"),
+            json::parse(R"([{"name": "AWS_PROFILE", "value": "prod"}])"));
+  EXPECT_EQ(eks.at("users").at(1).at("user").at("exec").at("args").at(7),
+            "arn:aws:iam::123456789012:role/erlang-deployer");
+  EXPECT_EQ(eks.at("current-context"), "staging");
+
+  const json::value kubectl = read_fixture("kubectl.yaml");
+  EXPECT_EQ(kubectl.at("users").at(2).at("user").at("exec").at("interactiveMode"), "IfAvailable");
+  EXPECT_EQ(kubectl.at("clusters").at(1).at("cluster").at("server"), "https://[fd00:10:96::1]:6443/k8s");
+  EXPECT_EQ(read_fixture("kind.yaml").at("contexts"),
+            json::parse(R"([{"context": {"cluster": "kind-distls", "user": "kind-distls"}, "name": "kind-distls"}])"));
 }
 
 TEST(Yaml, BoundsNestingAndSize) {
