@@ -521,6 +521,9 @@ void Reader::fail_libyaml() {
     fail_at(at, "a block sequence cannot start on its key's line; put the '- ' items on the next lines");
   }
   if (problem == "mapping keys are not allowed in this context") fail_at(at, kComplexKey);
+  if (problem == "found unexpected ':'") {
+    fail_at(at, "unexpected ':' in a plain scalar inside a flow collection; quote the scalar");
+  }
   if (problem == "could not find expected ':'") {
     if (at.line == ctx.line && at.index > ctx.index + 1024) {
       fail_at(ctx, kLongKey);

@@ -176,6 +176,7 @@ TEST(Yaml, RefusesWithLineAndReason) {
       {"a: [1]# c\n", 1, "whitespace before '#'"},
       {"{a: 'b'# c\n}\n", 1, "whitespace before '#'"},
       {"a: [1, 2\n---\n", 2, "document marker inside a flow collection"},
+      {"{x::}\n", 1, "unexpected ':' in a plain scalar inside a flow collection"},
       {"a: [1,\n", 1, "unterminated flow collection"},
       {"a:\n  - x\n - y\n", 3, "unexpected indentation (1 space; the keys of this mapping have 0)"},
       {"a:\n  - x\n  b: 1\n", 3, "expected a '- ' item"},
