@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   g++ cmake ninja-build pkg-config python3 iproute2 curl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libc-ares-dev libgtest-dev libgmock-dev
+  libssl-dev libc-ares-dev libyaml-dev libgtest-dev libgmock-dev
   erlang-nox erlang-dev erlang-src
   rebar3 elixir
   dnsmasq-base stunnel4

@@ -15,7 +15,7 @@
 #include "distls/util/base64.hpp"
 #include "distls/x509/ossl.hpp"
 #include "distls/x509/pem.hpp"
-#include "distls/k8s/yaml_lite.hpp"
+#include "distls/k8s/yaml.hpp"
 
 namespace distls::k8s {
 namespace {

@@ -1,12 +1,14 @@
 // Kubeconfig files, which `distls proxy --kubeconfig` and `distls signer` read at
-// startup: the YAML subset reader (yaml_lite) on the input, then load_kubeconfig on the
-// input written to a file in a directory that also holds a CA certificate, a client
-// certificate and key and a token file, so that seeds can name them by relative path.
+// startup: the YAML reader (libyaml through certs/k8s/yaml.cpp) on the input, then
+// load_kubeconfig on the input written to a file in a directory that also holds a CA
+// certificate, a client certificate and key and a token file, so that seeds can name them
+// by relative path.
 //
 // YamlError from the reader and K8sConfigError from the loader are the expected answers
 // to bad input; anything else escaping is a finding. And since the reader takes JSON as
 // YAML, a JSON document it accepts must read as Boost.JSON reads it (documents with
-// non-integer or out-of-int64 numbers aside: the reader keeps those as text on purpose).
+// non-integer or out-of-int64 numbers aside: the reader keeps those as text on purpose;
+// what YAML 1.1 reads otherwise than JSON it refuses, and refusing is always allowed).
 #include <unistd.h>
 
 #include <chrono>
@@ -24,7 +26,7 @@
 #include "distls/k8s/kubeconfig.hpp"
 #include "distls/x509/ossl.hpp"
 #include "distls/x509/pem.hpp"
-#include "distls/k8s/yaml_lite.hpp"
+#include "distls/k8s/yaml.hpp"
 
 namespace {
 

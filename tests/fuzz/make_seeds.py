@@ -217,6 +217,9 @@ note: >
         "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u", "namespace": "kube-system"}}],
         "users": [{"name": "u", "user": {"client-certificate-data": b64(f["leaf.crt"]),
                                          "client-key-data": b64(f["leaf.key"])}}]}, indent=2))
+    # As kubectl, kind, gcloud, aws and az lay them out (tests/certs/k8s/kubeconfigs/).
+    for real in sorted((HERE.parent / "certs" / "k8s" / "kubeconfigs").glob("*.yaml")):
+        write("kubeconfig", "real_" + real.name, real.read_bytes())
 
 
 def config() -> None:

@@ -874,7 +874,8 @@ class DockerfileTest(unittest.TestCase):
 
     def test_runtime_has_the_shared_libraries_distls_links(self):
         runtime = installed_packages(self.stages[-1])
-        self.assertTrue({"libssl3", "libc-ares2", "libboost-json1.81.0", "libboost-url1.81.0"} <= runtime)
+        self.assertTrue({"libssl3", "libc-ares2", "libyaml-0-2", "libboost-json1.81.0", "libboost-url1.81.0"}
+                        <= runtime)
         binary = Path(os.environ.get("DISTLS_BIN") or REPO_ROOT / "build" / "distls")
         if not os.access(binary, os.X_OK) or not shutil.which("ldd") or not shutil.which("dpkg"):
             self.skipTest(f"needs a built {binary}, ldd and dpkg to map libraries to packages")

@@ -1,9 +1,11 @@
 #include "distls/k8s/kubeconfig.hpp"
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -466,6 +468,140 @@ TEST(Kubeconfig, Base64AsKubectlWritesIt) {
     write(dir / "config", one_context(kServer + "    certificate-authority-data: " + bad + "\n", ""));
     EXPECT_TRUE(contains(error_of([&] { load_kubeconfig(dir / "config"); }), "not valid base64")) << bad;
   }
+}
+
+// Kubeconfigs as kubectl, kind and the cloud CLIs write them: tests/certs/k8s/kubeconfigs/,
+// made by make_kubeconfigs.py there, which says how each tool lays its file out.
+fs::path fixture(const std::string& name) {
+  return fs::path(DISTLS_SOURCE_DIR) / "tests/certs/k8s/kubeconfigs" / name;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+const std::string kExecRefused =
+    "exec credential plugins are not supported; use a token or a client certificate";
+
+TEST(Kubeconfig, ReadsTheFileKubectlWrote) {
+  const fs::path file = fixture("kubectl.yaml");
+  const Connection dev = load_kubeconfig(file);
+  EXPECT_EQ(dev.host, "127.0.0.1");
+  EXPECT_EQ(dev.port, 6443);
+  EXPECT_EQ(dev.base_path, "");
+  EXPECT_EQ(dev.tls_server_name, "127.0.0.1");
+  EXPECT_TRUE(starts_with(dev.ca_pem, "-----BEGIN CERTIFICATE-----\n")) << dev.ca_pem;
+  EXPECT_EQ(dev.token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkZXYifQ.c2ln");
+  EXPECT_EQ(dev.namespace_name, "team-a");
+  EXPECT_EQ(dev.origin, "kubeconfig " + file.string() + ", context dev, user dev-token");
+
+  const Connection admin = load_kubeconfig(file, "prod-admin");
+  EXPECT_EQ(admin.host, "fd00:10:96::1");
+  EXPECT_EQ(admin.port, 6443);
+  EXPECT_EQ(admin.base_path, "/k8s");
+  EXPECT_EQ(admin.tls_server_name, "kubernetes.default.svc");
+  EXPECT_EQ(admin.ca_pem, dev.ca_pem);
+  EXPECT_TRUE(starts_with(admin.client_cert_pem, "-----BEGIN CERTIFICATE-----\n"));
+  EXPECT_TRUE(starts_with(admin.client_key_pem, "-----BEGIN PRIVATE KEY-----\n"));
+  EXPECT_TRUE(admin.token.empty());
+  EXPECT_EQ(admin.namespace_name, "default");
+
+  // `kubectl config set users.robot.tokenFile robot.token` keeps the path relative.
+  const Connection robot = load_kubeconfig(file, "robot");
+  EXPECT_EQ(robot.token_file, fixture("robot.token"));
+  EXPECT_EQ(current_token(robot), "robot-token-from-file");
+  EXPECT_EQ(robot.namespace_name, "ci");
+
+  const std::string err = error_of([&] { load_kubeconfig(file, "prod-exec"); });
+  EXPECT_EQ(err, "kubeconfig " + file.string() + ": users[\"eks\"].user.exec: " + kExecRefused +
+                     " (for example a service account token)");
+}
+
+TEST(Kubeconfig, ReadsTheFileKindWrote) {
+  const fs::path file = fixture("kind.yaml");
+  const Connection c = load_kubeconfig(file);
+  EXPECT_EQ(c.host, "127.0.0.1");
+  EXPECT_EQ(c.port, 41235);
+  EXPECT_TRUE(starts_with(c.ca_pem, "-----BEGIN CERTIFICATE-----\n"));
+  EXPECT_TRUE(starts_with(c.client_cert_pem, "-----BEGIN CERTIFICATE-----\n"));
+  EXPECT_TRUE(starts_with(c.client_key_pem, "-----BEGIN RSA PRIVATE KEY-----\n"));  // kubeadm's PKCS#1
+  EXPECT_TRUE(c.token.empty());
+  EXPECT_EQ(c.namespace_name, "default");
+  EXPECT_EQ(c.origin, "kubeconfig " + file.string() + ", context kind-distls, user kind-distls");
+}
+
+TEST(Kubeconfig, ReadsTheAksAdminCredentials) {
+  const fs::path file = fixture("aks.yaml");
+  const Connection c = load_kubeconfig(file);  // az renames the admin context to <name>-admin and selects it
+  EXPECT_EQ(c.host, "erlang-prod-dns-4f1c2b7e.hcp.westeurope.azmk8s.io");
+  EXPECT_EQ(c.port, 443);
+  EXPECT_EQ(c.token.size(), 128u);
+  EXPECT_TRUE(starts_with(c.client_key_pem, "-----BEGIN RSA PRIVATE KEY-----\n"));
+  EXPECT_EQ(c.origin, "kubeconfig " + file.string() + ", context erlang-prod-admin, user clusterAdmin_rg-erlang_erlang-prod");
+}
+
+// GKE, EKS and AKS (with Entra ID) hand out exec plugins only: a sidecar cannot run them,
+// and says so naming the user, after reading the cluster (server URL, CA) without fault.
+TEST(Kubeconfig, RefusesTheCloudCliExecPluginsByName) {
+  struct Case {
+    const char* file;
+    std::string context, user;
+  };
+  const Case cases[] = {
+      {"gke.yaml", "", "gke_acme-dev_us-central1-a_sandbox"},
+      {"gke.yaml", "gke_acme-prod_europe-west1_erlang", "gke_acme-prod_europe-west1_erlang"},
+      {"eks.yaml", "", "arn:aws:eks:us-east-2:123456789012:cluster/erlang-staging"},
+      {"eks.yaml", "arn:aws:eks:eu-west-1:123456789012:cluster/erlang-prod",
+       "arn:aws:eks:eu-west-1:123456789012:cluster/erlang-prod"},
+      {"aks.yaml", "erlang-prod", "clusterUser_rg-erlang_erlang-prod"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.file) + " " + c.context);
+    const fs::path file = fixture(c.file);
+    EXPECT_EQ(error_of([&] { load_kubeconfig(file, c.context); }),
+              "kubeconfig " + file.string() + ": users[\"" + c.user + "\"].user.exec: " + kExecRefused +
+                  " (for example a service account token)");
+  }
+}
+
+// The fixture is what one kubectl wrote once; this asks the kubectl installed here,
+// whatever its version, to write a kubeconfig from the test's own PKI.
+TEST(Kubeconfig, ReadsWhatTheInstalledKubectlWrites) {
+  if (std::system("command -v kubectl >/dev/null 2>&1") != 0) GTEST_SKIP() << "kubectl is not on PATH";
+  TempDir dir;
+  const Pki& p = pki();
+  write(dir / "ca.crt", p.ca_pem);
+  write(dir / "admin.crt", p.client_cert_pem);
+  write(dir / "admin.key", p.client_key_pem);
+  const std::string config = (dir / "config").string();
+  write(dir / "config", "");
+  // Google Cloud SDK's kubectl asks the server a command names for its version, to pick a
+  // kubectl to run: one that never answers costs seconds a command, a closed port nothing.
+  const std::vector<std::string> commands = {
+      "set-cluster c --server=https://127.0.0.1:1/api-prefix --certificate-authority=ca.crt --embed-certs",
+      "set-credentials certs --client-certificate=admin.crt --client-key=admin.key --embed-certs",
+      "set-credentials tok --token=t0k.en",
+      "set-credentials plugin --exec-command=gke-gcloud-auth-plugin "
+      "--exec-api-version=client.authentication.k8s.io/v1beta1 --exec-arg=--verbosity,2 --exec-env=A=b",
+      "set-context certs --cluster=c --user=certs --namespace=shop",
+      "set-context tok --cluster=c --user=tok",
+      "set-context plugin --cluster=c --user=plugin",
+      "use-context certs",
+  };
+  for (const std::string& args : commands) {
+    const std::string cmd = "cd '" + dir.path().string() + "' && HOME='" + dir.path().string() + "' kubectl --kubeconfig '" +
+                            config + "' config " + args + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+  const Connection certs = load_kubeconfig(dir / "config");
+  EXPECT_EQ(certs.host, "127.0.0.1");
+  EXPECT_EQ(certs.port, 1);
+  EXPECT_EQ(certs.base_path, "/api-prefix");
+  EXPECT_EQ(certs.ca_pem, p.ca_pem);
+  EXPECT_EQ(certs.client_cert_pem, p.client_cert_pem);
+  EXPECT_EQ(certs.client_key_pem, p.client_key_pem);
+  EXPECT_EQ(certs.namespace_name, "shop");
+  EXPECT_EQ(load_kubeconfig(dir / "config", "tok").token, "t0k.en");
+  EXPECT_TRUE(contains(error_of([&] { load_kubeconfig(dir / "config", "plugin"); }),
+                       "users[\"plugin\"].user.exec: " + kExecRefused));
 }
 
 }  // namespace

@@ -1,8 +1,12 @@
-#include "distls/k8s/yaml_lite.hpp"
+#include "distls/k8s/yaml.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/json/parse.hpp>
@@ -54,13 +58,13 @@ TEST(Yaml, AcceptsTheKubeconfigSubset) {
       {"\xef\xbb\xbf" "a: b\n", R"({"a":"b"})"},
       // Keys and values with colons, as URLs and IPv6 addresses have.
       {"server: https://[fd00::1]:6443/prefix\n", R"({"server":"https://[fd00::1]:6443/prefix"})"},
-      {"a:b: c\n\"x: y\": z\n'': empty\n", R"({"a:b":"c","x: y":"z","":"empty"})"},
+      {"a:b: c\n\"x: y\": z\n'': empty\n'<<': quoted\n", R"({"a:b":"c","x: y":"z","":"empty","<<":"quoted"})"},
       {"key with spaces  : v\n", R"({"key with spaces":"v"})"},
       {"a: b[0], {c}\n", R"({"a":"b[0], {c}"})"},
       // Quoted scalars and escapes.
       {"a: 'it''s'\n", R"({"a":"it's"})"},
-      {R"(a: "\x41\t\u00e9\U0001F600\ud83d\ude00\"\\\/\N\_\e\0")",
-       R"({"a":"A\t\u00e9\ud83d\ude00\ud83d\ude00\"\\/\u0085\u00a0\u001b\u0000"})"},
+      {R"(a: "\x41\t\u00e9\U0001F600\"\\\/\N\_\e\0\L")",
+       R"({"a":"A\t\u00e9\ud83d\ude00\"\\/\u0085\u00a0\u001b\u0000\u2028"})"},
       {"a: \"one\n  two\\\n  three\n\n  four  \"\n", R"({"a":"one twothree\nfour  "})"},
       {"a: 'one\n   two  \n\n\n   three'\n", R"({"a":"one two\n\nthree"})"},
       {"a: \"tab\\t  \n  x\"\n", R"({"a":"tab\t x"})"},
@@ -82,7 +86,7 @@ TEST(Yaml, AcceptsTheKubeconfigSubset) {
       {"a: [1,\n  [2, {b: c}], # comment\n  3]\n", R"({"a":[1,[2,{"b":"c"}],3]})"},
       {"{a:1, http://x: y}", R"({"a:1":null,"http://x":"y"})"},
       {"{f: it\n   more\n\n g, h: [multi\n line]}", R"({"f":"it more\ng","h":["multi line"]})"},
-      {"{\"a\"\n  : 1, 'b':2}", R"({"a":1,"b":2})"},
+      {"{\"a\" : 1, 'b':2,\n \"c\":\n 3}", R"({"a":1,"b":2,"c":3})"},
       {R"({"kind":"Config","clusters":[{"name":"c","cluster":{"server":"https://h"}}],)"
        R"("n":-1.5e3,"b":false})",
        R"({"kind":"Config","clusters":[{"name":"c","cluster":{"server":"https://h"}}],)"
@@ -159,6 +163,36 @@ TEST(Yaml, RefusesWithLineAndReason) {
       {"a: '---\n---\n'\n", 2, "document marker inside a quoted scalar"},
       {": x\n", 1, "key is missing"},
       {"{- a: b}\n", 1, "block sequence entry"},
+      // Beyond the cases above, which the reader before libyaml refused too.
+      {"a: 1\n? b\n: c\n", 2, "complex mapping keys"},
+      {"{a: 1, ? b: c}\n", 1, "complex mapping keys"},
+      {"a: 1 # why?\n? b\n", 2, "complex mapping keys"},
+      {"*x : 1\n", 1, "aliases"},
+      {"a: !!map {b: 1}\n", 1, "tags"},
+      {"a: &x [1]\n", 1, "anchors"},
+      {"a:\n  <<: {b: 1}\n", 2, "merge keys (<<) are not supported"},
+      {"%TAG ! tag:example.com,2000:\n---\na: 1\n", 1, "directives"},
+      {"--- hello\n", 1, "'---' line"},
+      {"a: [1]# c\n", 1, "whitespace before '#'"},
+      {"{a: 'b'# c\n}\n", 1, "whitespace before '#'"},
+      {"a: [1, 2\n---\n", 2, "document marker inside a flow collection"},
+      {"{x::}\n", 1, "unexpected ':' in a plain scalar inside a flow collection"},
+      {"a: [1,\n", 1, "unterminated flow collection"},
+      {"a:\n  - x\n - y\n", 3, "unexpected indentation (1 space; the keys of this mapping have 0)"},
+      {"a:\n  - x\n  b: 1\n", 3, "expected a '- ' item"},
+      {"a: \"x\"\n  - y\n", 2, "unexpected indentation (2 spaces; the keys of this mapping have 0)"},
+      {"a: b\n\tc: d\n", 2, "tab character in indentation"},
+      {std::string(1100, 'k') + ": v\n", 1, "longer than 1024 characters"},
+      // What YAML 1.1 reads otherwise than JSON and YAML 1.2 do: refused, with the way out.
+      {"a: \"x\x7fy\"\n", 1, "control character 0x7F"},
+      {"a: \"\xc2\x80\"\n", 1, "control character U+0080"},
+      {"a: \"x\xc2\x85y\"\n", 1, "U+0085 is a line break to YAML 1.1"},
+      {"a: \"x\xe2\x80\xa8y\"\n", 1, "write it as \\u2028 inside double quotes"},
+      {"a: \"\xef\xbf\xbe\"\n", 1, "U+FFFE is not a character"},
+      {"a: \"\\ud83d\\ude00\"\n", 1, "write \\U0001F600"},
+      // An implicit key and its ':' share a line in YAML 1.1 and 1.2 alike; JSON formatters
+      // never break there, and kubectl refuses it too.
+      {"{\"a\"\n  : 1, 'b':2}", 2, "must be on one line"},
   };
   for (const Bad& c : cases) {
     SCOPED_TRACE(c.yaml);
@@ -171,6 +205,72 @@ TEST(Yaml, RefusesWithLineAndReason) {
       EXPECT_NE(msg.find(c.reason), std::string::npos) << msg;
     }
   }
+}
+
+// libyaml counts columns in characters and a CRLF as one line break; so do the messages.
+TEST(Yaml, PositionsCountCharactersAndLines) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"\xc3\xa9\xc3\xa9: [1,,2]\n", "line 1, column 8: unexpected ','"},
+      {"a: 1\r\nb: [1,,2]\r\n", "line 2, column 7: unexpected ','"},
+      {"\xef\xbb\xbf" "a: [1,,2]\n", "line 1, column 7: unexpected ','"},
+      {"a: \"\xc3\xa9\\q\"\n", "line 1, column 6: unknown escape '\\' followed by 'q' in a double-quoted scalar"},
+      {"k: \xe2\x82\xac\x7f\n", "line 1, column 5: control character 0x7F is not allowed"},
+  };
+  for (const auto& [yaml, want] : cases) {
+    try {
+      parse_yaml(yaml);
+      ADD_FAILURE() << "accepted: " << yaml;
+    } catch (const YamlError& e) {
+      EXPECT_EQ(std::string(e.what()), want);
+    }
+  }
+}
+
+json::value read_fixture(const std::string& name) {
+  std::ifstream in(std::string(DISTLS_SOURCE_DIR) + "/tests/certs/k8s/kubeconfigs/" + name, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_TRUE(in.good()) << name;
+  return parse_yaml(text.str());
+}
+
+// The scalars in the real kubeconfigs (tests/certs/k8s/kubeconfigs/) that their writers
+// fold or quote: read as the writer meant them.
+TEST(Yaml, ReadsTheRealKubeconfigsAsWritten) {
+  // gcloud folds a long plain scalar over two lines.
+  const json::value gke = read_fixture("gke.yaml");
+  const json::value& plugin = gke.at("users").at(0).at("user").at("exec");
+  EXPECT_EQ(plugin.at("installHint"),
+            "Install gke-gcloud-auth-plugin for use with kubectl by following "
+            "https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin");
+  EXPECT_EQ(plugin.at("provideClusterInfo"), true);
+  EXPECT_EQ(gke.at("preferences"), json::object());
+
+  // PyYAML (az) writes a string with line breaks single-quoted, each break as an empty line.
+  const json::value aks = read_fixture("aks.yaml");
+  const json::value& kubelogin = aks.at("users").at(0).at("user").at("exec");
+  EXPECT_EQ(kubelogin.at("installHint"),
+            "\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\n"
+            "To learn more, please go to https://aka.ms/aks/kubelogin\n");
+  EXPECT_TRUE(kubelogin.at("env").is_null());
+  EXPECT_EQ(kubelogin.at("provideClusterInfo"), false);
+  EXPECT_EQ(kubelogin.at("args").as_array().size(), 11u);
+  EXPECT_EQ(kubelogin.at("args").at(4), "6dae42f8-4368-4678-94ff-3960e28e3630");
+
+  // ARNs: plain scalars full of ':' that are no mapping values.
+  const json::value eks = read_fixture("eks.yaml");
+  EXPECT_EQ(eks.at("clusters").at(0).at("name"), "arn:aws:eks:eu-west-1:123456789012:cluster/erlang-prod");
+  EXPECT_EQ(eks.at("users").at(0).at("user").at("exec").at("env"),
+            json::parse(R"([{"name": "AWS_PROFILE", "value": "prod"}])"));
+  EXPECT_EQ(eks.at("users").at(1).at("user").at("exec").at("args").at(7),
+            "arn:aws:iam::123456789012:role/erlang-deployer");
+  EXPECT_EQ(eks.at("current-context"), "staging");
+
+  const json::value kubectl = read_fixture("kubectl.yaml");
+  EXPECT_EQ(kubectl.at("users").at(2).at("user").at("exec").at("interactiveMode"), "IfAvailable");
+  EXPECT_EQ(kubectl.at("clusters").at(1).at("cluster").at("server"), "https://[fd00:10:96::1]:6443/k8s");
+  EXPECT_EQ(read_fixture("kind.yaml").at("contexts"),
+            json::parse(R"([{"context": {"cluster": "kind-distls", "user": "kind-distls"}, "name": "kind-distls"}])"));
 }
 
 TEST(Yaml, BoundsNestingAndSize) {
@@ -204,9 +304,35 @@ TEST(Yaml, BoundsNestingAndSize) {
   EXPECT_EQ(parse_yaml(many).as_array().size(), many.size() / 7);
 }
 
+// JSON as YAML 1.1 reads it the same: DEL, the C1 controls and LS/PS escaped, which
+// Boost.JSON writes raw and YAML 1.1 refuses or takes for line breaks (see yaml.hpp).
+std::string yaml_safe_json(const json::value& v) {
+  const std::string raw = json::serialize(v);
+  std::string out;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const auto c = static_cast<unsigned char>(raw[i]);
+    const auto next = i + 1 < raw.size() ? static_cast<unsigned char>(raw[i + 1]) : 0;
+    const auto third = i + 2 < raw.size() ? static_cast<unsigned char>(raw[i + 2]) : 0;
+    char buf[8];
+    if (c == 0x7f) {
+      out += "\\u007f";
+    } else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
+      std::snprintf(buf, sizeof buf, "\\u%04x", next);
+      out += buf;
+      ++i;
+    } else if (c == 0xe2 && next == 0x80 && (third == 0xa8 || third == 0xa9)) {
+      out += third == 0xa8 ? "\\u2028" : "\\u2029";
+      i += 2;
+    } else {
+      out += raw[i];
+    }
+  }
+  return out;
+}
+
 // Any output is valid JSON with the same meaning when read back, since JSON is YAML.
 void expect_round_trip(const json::value& v, const std::string& from) {
-  const std::string text = json::serialize(v);
+  const std::string text = yaml_safe_json(v);
   json::value back;
   try {
     back = parse_yaml(text);
@@ -279,8 +405,14 @@ TEST(Yaml, SurvivesMutatedAndRandomInput) {
   RecordProperty("refused", static_cast<int>(refused));
 }
 
+TEST(Yaml, EmptyInputIsNull) {
+  EXPECT_TRUE(parse_yaml(std::string_view()).is_null());
+  EXPECT_TRUE(parse_yaml("\xef\xbb\xbf").is_null());
+}
+
 TEST(Yaml, OwnOutputOfTheGoodCasesRoundTrips) {
-  for (const char* text : {"a: [1, {b: \"\\u0001\"}]\nc: |\n  x\n", "- ~\n- -0\n- '\t'\n- \"\\x7f\"\n"}) {
+  for (const char* text : {"a: [1, {b: \"\\u0001\"}]\nc: |\n  x\n", "- ~\n- -0\n- '\t'\n- \"\\x7f\"\n",
+                           "- \"\\N\\x80\\L\\P\\U0001F600\"\n"}) {
     expect_round_trip(parse_yaml(text), text);
   }
 }
