@@ -49,10 +49,15 @@ asio::awaitable<std::pair<error_code, std::size_t>> TlsStream::drive(Op op) {
       co_return std::pair{ec, std::size_t{0}};
     }
     const unsigned long e = ERR_peek_last_error();
-    failure_ = e != 0 ? ossl::drain_errors() : "connection closed without close_notify";
-    co_return std::pair{e != 0 ? error_code(static_cast<int>(e), asio::error::get_ssl_category())
-                               : error_code{asio::ssl::error::stream_truncated},
-                        std::size_t{0}};
+    // OpenSSL 3 reports a peer that closed without close_notify as an error of its own
+    // (1.1 queued none): the same truncation either way, as Asio's engine treats it.
+    if (e == 0 || ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+      ERR_clear_error();
+      failure_ = "connection closed without close_notify";
+      co_return std::pair{error_code{asio::ssl::error::stream_truncated}, std::size_t{0}};
+    }
+    failure_ = ossl::drain_errors();
+    co_return std::pair{error_code(static_cast<int>(e), asio::error::get_ssl_category()), std::size_t{0}};
   }
 }
 
@@ -80,14 +85,15 @@ asio::awaitable<error_code> TlsStream::handshake() {
       const auto reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
       // Alerts from the peer are reported as SSL_AD_REASON_OFFSET + the alert number.
       const bool alert = reason > SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256;
-      failure_label_ = alert ? "rejected_by_peer"
+      // The peer's protocol_version alert is checked before alerts in general: the
+      // refused side learns why as precisely as the refusing side.
+      failure_label_ = reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ? "protocol_version"
+                       : alert ? "rejected_by_peer"
                        : reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE ? "no_peer_cert"
                        : reason == SSL_R_NO_SUITABLE_KEY_SHARE || reason == SSL_R_NO_SHARED_GROUPS ||
                                reason == SSL_R_NO_SHARED_CIPHER
                            ? "no_shared_group"
-                       : reason == SSL_R_UNSUPPORTED_PROTOCOL ||
-                               reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION
-                           ? "protocol_version"
+                       : reason == SSL_R_UNSUPPORTED_PROTOCOL ? "protocol_version"
                        : reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_HTTP_REQUEST ||
                                reason == SSL_R_PACKET_LENGTH_TOO_LONG
                            ? "not_tls"

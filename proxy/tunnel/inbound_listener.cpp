@@ -8,7 +8,7 @@
 #include "distls/x509/identity.hpp"
 #include "distls/util/accept_loop.hpp"
 #include "distls/util/deadline.hpp"
-#include "distls/tunnel/dist_handshake.hpp"
+#include "distls/tunnel/first_frame.hpp"
 #include "distls/util/listen.hpp"
 #include "distls/tls/peer_verifier.hpp"
 #include "distls/tunnel/tunnel.hpp"
@@ -22,54 +22,6 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 namespace {
-
-struct Admission {
-  std::string reason;  // empty when admitted
-  std::string detail;
-  std::optional<NodeName> node;
-  std::vector<std::uint8_t> frame;  // the send_name frame, length prefix included
-};
-
-// Reads exactly the first handshake frame through TLS, never more: what follows belongs
-// to the local node and goes through the tunnel.
-asio::awaitable<Admission> read_send_name(TlsStream& tls) {
-  Admission a;
-  a.frame.resize(2);
-  std::size_t got = 0;
-  std::size_t want = 2;
-  while (got < want) {
-    auto [ec, n] = co_await tls.read_some(asio::buffer(a.frame.data() + got, want - got));
-    if (ec) {
-      a.reason = "peer_closed";
-      a.detail = tls.failure().empty() ? ec.message() : tls.failure();
-      co_return a;
-    }
-    got += n;
-    if (got == 2 && want == 2) {
-      const std::size_t len = a.frame[0] << 8 | a.frame[1];
-      if (len == 0 || len > dist::kMaxSendNameFrame) {
-        a.reason = "bad_send_name";
-        a.detail = "frame length " + std::to_string(len);
-        co_return a;
-      }
-      want = 2 + len;
-      a.frame.resize(want);
-    }
-  }
-  auto parsed = dist::parse_send_name(std::span(a.frame).subspan(2));
-  if (auto* err = std::get_if<dist::ParseError>(&parsed)) {
-    a.reason = "bad_send_name";
-    a.detail = err->reason;
-    co_return a;
-  }
-  const auto& name = std::get<dist::SendName>(parsed).name;
-  a.node = parse_node_name(name);
-  if (!a.node) {
-    a.reason = "bad_send_name";
-    a.detail = "not a full node name: " + name;
-  }
-  co_return a;
-}
 
 // Whether the connection came from the address an IP-named node is named after
 // (IPv4-mapped IPv6 sources compare as IPv4).

@@ -46,6 +46,19 @@ inline std::shared_ptr<const TlsContext> tls_with_eku(const TestCa& ca, const st
   return TlsContext::build(id, TlsOptions{});
 }
 
+// A TLS configuration whose leaf is valid from now + `from` to now + `until` (re-signed
+// by `ca`): an expired or a not yet valid certificate.
+inline std::shared_ptr<const TlsContext> tls_valid_between(const TestCa& ca, const std::string& host,
+                                                           std::chrono::seconds from, std::chrono::seconds until) {
+  auto id = identity_for(ca, host);
+  X509* leaf = id.chain.front().get();
+  if (!X509_gmtime_adj(X509_getm_notBefore(leaf), static_cast<long>(from.count())) ||
+      !X509_gmtime_adj(X509_getm_notAfter(leaf), static_cast<long>(until.count())) ||
+      X509_sign(leaf, ca.key.get(), EVP_sha256()) <= 0)
+    ADD_FAILURE() << "cannot re-date the leaf";
+  return TlsContext::build(id, TlsOptions{});
+}
+
 inline std::shared_ptr<const TlsContext> tls_for(const TestCa& ca, const std::string& host,
                                                  const TestCa* trust = nullptr) {
   return TlsContext::build(identity_for(ca, host, trust), TlsOptions{});

@@ -2,8 +2,9 @@
 // that splice() joins to a plain socket, as an inbound tunnel does.
 #include "distls/tunnel/tunnel.hpp"
 
+#include <limits>
 #include <numeric>
-
+#include <optional>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -13,11 +14,13 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/_experimental/test/error.hpp>
 #include <gtest/gtest.h>
 
 #include "distls/tls/peer_verifier.hpp"
 #include "distls/tunnel/tunnel_registry.hpp"
 #include "tests/proxy/tls_test_support.hpp"
+#include "tests/proxy/tunnel/memory_sides.hpp"
 
 namespace distls {
 namespace {
@@ -367,6 +370,261 @@ TEST_F(TunnelTest, RegistryClosesTunnelsWhosePeerNoLongerVerifies) {
   EXPECT_EQ(closed, (std::vector<std::string>{"app@127.0.0.3 untrusted_chain"}));
   EXPECT_NE(old_result.end, "closed");
   EXPECT_EQ(registry.size(), 0u);
+}
+
+}  // namespace
+}  // namespace distls
+
+// ---- splice() over in-memory sides (memory_sides.hpp): every error path, no sockets ----
+
+namespace distls {
+namespace {
+
+namespace beast = boost::beast;
+using test::MemorySocket;
+using test::MemoryTls;
+
+constexpr std::size_t kNever = std::numeric_limits<std::size_t>::max();
+const std::string kInjected = error_code(beast::test::error::test_failure).message();
+
+// What one tunnel over the in-memory sides did.
+struct MemoryRun {
+  std::optional<TunnelResult> result;    // nullopt: it hung
+  std::string at_node, at_peer;          // what each end received
+  std::uint64_t sent = 0, received = 0;  // the counters splice() was given
+  bool plain_open = true, tls_open = true, no_delay = false;
+};
+
+asio::awaitable<void> drain(MemorySocket& s, std::string& into) {
+  char buf[64];
+  for (;;) {
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
+    if (ec) co_return;
+    into.append(buf, n);
+  }
+}
+
+asio::awaitable<void> send_and_half_close(MemorySocket& s, const std::string& data) {
+  co_await asio::async_write(s, asio::buffer(data), as_tuple(use_awaitable));
+  error_code ignored;
+  s.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+// The tunnel forwards `initial` to the node; then the node and the peer each send a
+// message and half-close. Small read and write sizes make every message several
+// operations on each side, so that a failure can strike between any two of them.
+MemoryRun run_memory_tunnel(beast::test::fail_count& plain_fc, beast::test::fail_count& tls_fc,
+                            const std::string& initial, const std::string& from_node, const std::string& from_peer) {
+  asio::io_context io;
+  MemorySocket node(io), plain(io, plain_fc);
+  connect(node, plain);
+  plain.read_size(7);
+  plain.write_size(5);
+  MemoryTls tls(io, tls_fc);
+  tls.transport().read_size(8);
+  MemoryRun out;
+  auto scenario = [&]() -> asio::awaitable<bool> {
+    using namespace asio::experimental::awaitable_operators;
+    auto tunnel = [&]() -> asio::awaitable<void> {
+      out.result = co_await splice(plain, tls, {out.sent, out.received}, asio::buffer(initial));
+    };
+    co_await (tunnel() && send_and_half_close(node, from_node) && drain(node, out.at_node) &&
+              send_and_half_close(tls.remote(), from_peer) && drain(tls.remote(), out.at_peer));
+    co_return true;
+  };
+  if (!test::run_or_hang(io, scenario())) out.result.reset();
+  out.plain_open = plain.is_open();
+  out.tls_open = tls.is_open();
+  out.no_delay = plain.no_delay();
+  return out;
+}
+
+// Loops N from 0 upward, failing the Nth operation of one side (`fail_node`: the plain
+// side, else the TLS side), until the tunnel runs through. At every N the tunnel ends
+// with that side's failure, closes both sides, does not hang, and has counted exactly
+// the bytes that reached each end, in order.
+void every_failure_of_one_side(bool fail_node) {
+  const std::string initial("\0\x0cNsend_name!", 14);
+  const std::string from_node = "forty bytes from the node to its peer...";
+  const std::string from_peer = "thirty bytes from the peer...";
+  std::size_t failures = 0;
+  std::size_t n = 0;
+  for (; n < 200; ++n) {
+    SCOPED_TRACE("N = " + std::to_string(n));
+    beast::test::fail_count node_fc(fail_node ? n : kNever), peer_fc(fail_node ? kNever : n);
+    const auto r = run_memory_tunnel(node_fc, peer_fc, initial, from_node, from_peer);
+    ASSERT_TRUE(r.result) << "the tunnel hung";
+    EXPECT_FALSE(r.plain_open);
+    EXPECT_FALSE(r.tls_open);
+    EXPECT_TRUE(r.no_delay);
+    EXPECT_EQ(r.result->sent, r.at_peer.size());
+    EXPECT_EQ(r.result->received, r.at_node.size());
+    EXPECT_EQ(r.sent, r.result->sent);
+    EXPECT_EQ(r.received, r.result->received);
+    EXPECT_EQ(r.at_peer, from_node.substr(0, r.at_peer.size()));
+    EXPECT_EQ(r.at_node, (initial + from_peer).substr(0, r.at_node.size()));
+    if (r.result->end == "closed") {
+      EXPECT_EQ(r.at_peer, from_node);
+      EXPECT_EQ(r.at_node, initial + from_peer);
+      break;
+    }
+    EXPECT_EQ(r.result->end, (fail_node ? "node: " : "peer: ") + kInjected);
+    ++failures;
+  }
+  EXPECT_LT(n, 200u) << "an operation still failed at N = 200";
+  // Each message is several operations: reads, writes in pieces, the half-closes.
+  EXPECT_GE(failures, fail_node ? 15u : 8u);
+}
+
+TEST(MemoryTunnel, EveryFailureOnTheNodeSideEndsTheTunnelCleanly) { every_failure_of_one_side(true); }
+
+TEST(MemoryTunnel, EveryFailureOnThePeerSideEndsTheTunnelCleanly) { every_failure_of_one_side(false); }
+
+class MemoryTunnelTest : public ::testing::Test {
+ protected:
+  asio::io_context io;
+  beast::test::fail_count never{kNever}, never_tls{kNever};
+  MemorySocket node{io}, plain{io, never};
+  MemoryTls tls{io, never_tls};
+  std::uint64_t sent = 0, received = 0;
+  TunnelResult result;
+
+  void SetUp() override { connect(node, plain); }
+
+  // Runs the tunnel beside `others`; false when it all hung.
+  template <class... Others>
+  bool run(asio::const_buffer initial, Others... others) {
+    auto scenario = [&]() -> asio::awaitable<bool> {
+      using namespace asio::experimental::awaitable_operators;
+      auto tunnel = [&]() -> asio::awaitable<void> { result = co_await splice(plain, tls, {sent, received}, initial); };
+      co_await (tunnel() && ... && std::move(others));
+      co_return true;
+    };
+    return test::run_or_hang(io, scenario()).has_value();
+  }
+};
+
+// The node is done sending; the peer, having read everything and the close_notify, still
+// answers, and its answer reaches the node.
+TEST_F(MemoryTunnelTest, NodeHalfCloseLeavesTheOtherDirectionOpen) {
+  std::string at_peer, at_node;
+  auto peer = [&]() -> asio::awaitable<void> {
+    co_await drain(tls.remote(), at_peer);  // ends at the close_notify
+    co_await send_and_half_close(tls.remote(), "answer after eof");
+  };
+  ASSERT_TRUE(run({}, send_and_half_close(node, "request"), drain(node, at_node), peer()));
+  EXPECT_EQ(at_peer, "request");
+  EXPECT_EQ(at_node, "answer after eof");
+  EXPECT_EQ(tls.remote().peer_ending(), MemorySocket::Ending::shutdown) << "a close_notify, not a mere close";
+  EXPECT_EQ(result.end, "closed");
+  EXPECT_EQ(result.sent, 7u);
+  EXPECT_EQ(result.received, 16u);
+}
+
+TEST_F(MemoryTunnelTest, PeerCloseNotifyLeavesTheOtherDirectionOpen) {
+  std::string at_peer, at_node;
+  auto local = [&]() -> asio::awaitable<void> {
+    co_await drain(node, at_node);  // ends at the peer's half-close
+    co_await send_and_half_close(node, "answer after eof");
+  };
+  ASSERT_TRUE(run({}, send_and_half_close(tls.remote(), "request"), drain(tls.remote(), at_peer), local()));
+  EXPECT_EQ(at_node, "request");
+  EXPECT_EQ(at_peer, "answer after eof");
+  EXPECT_EQ(node.peer_ending(), MemorySocket::Ending::shutdown) << "the node got a FIN, not a close";
+  EXPECT_EQ(result.end, "closed");
+}
+
+// A reset, unlike an eof, ends both directions at once: the node, which never closed,
+// sees its connection end.
+TEST_F(MemoryTunnelTest, PeerResetEndsBothDirections) {
+  std::string at_node, at_peer;
+  auto peer = [&]() -> asio::awaitable<void> {
+    co_await asio::async_write(tls.remote(), asio::buffer(std::string_view("partial")), as_tuple(use_awaitable));
+    tls.remote().reset();
+    co_return;
+  };
+  ASSERT_TRUE(run({}, peer(), drain(node, at_node)));
+  EXPECT_EQ(result.end, "peer: " + error_code(asio::error::connection_reset).message());
+  EXPECT_EQ(at_node, "partial");
+  EXPECT_EQ(result.received, 7u);
+  EXPECT_FALSE(plain.is_open());
+  EXPECT_FALSE(tls.is_open());
+  EXPECT_EQ(node.peer_ending(), MemorySocket::Ending::closed);
+}
+
+// A TLS connection that ends without a close_notify may have been cut by an attacker:
+// not a half-close but an error, and the node's side is closed, not half-closed.
+TEST_F(MemoryTunnelTest, PeerEndingWithoutCloseNotifyIsAnError) {
+  std::string at_node;
+  auto peer = [&]() -> asio::awaitable<void> {
+    tls.remote().close();
+    co_return;
+  };
+  ASSERT_TRUE(run({}, peer(), drain(node, at_node)));
+  EXPECT_EQ(result.end, "peer: " + error_code(asio::ssl::error::stream_truncated).message());
+  EXPECT_FALSE(plain.is_open());
+  EXPECT_EQ(node.peer_ending(), MemorySocket::Ending::closed);
+}
+
+TEST_F(MemoryTunnelTest, NodeResetEndsBothDirections) {
+  std::string at_peer;
+  auto local = [&]() -> asio::awaitable<void> {
+    co_await asio::async_write(node, asio::buffer(std::string_view("partial")), as_tuple(use_awaitable));
+    node.reset();
+  };
+  ASSERT_TRUE(run({}, local(), drain(tls.remote(), at_peer)));
+  EXPECT_EQ(result.end, "node: " + error_code(asio::error::connection_reset).message());
+  EXPECT_EQ(at_peer, "partial");
+  EXPECT_EQ(result.sent, 7u);
+  EXPECT_FALSE(tls.is_open());
+  EXPECT_EQ(tls.remote().peer_ending(), MemorySocket::Ending::closed) << "no close_notify after a failure";
+}
+
+// A half-close that cannot be passed on would leave the other end waiting for an end
+// that never comes: it ends the tunnel instead, both ways.
+TEST_F(MemoryTunnelTest, CloseNotifyThatCannotBeSentEndsTheTunnel) {
+  tls.transport().fail_shutdown(asio::error::broken_pipe);
+  std::string at_node, at_peer;
+  ASSERT_TRUE(run({}, send_and_half_close(node, "done"), drain(node, at_node), drain(tls.remote(), at_peer)));
+  EXPECT_EQ(result.end, "peer: " + error_code(asio::error::broken_pipe).message());
+  EXPECT_EQ(at_peer, "done");
+  EXPECT_FALSE(plain.is_open());
+  EXPECT_FALSE(tls.is_open());
+}
+
+TEST_F(MemoryTunnelTest, HalfCloseThatCannotReachTheNodeEndsTheTunnel) {
+  plain.fail_shutdown(asio::error::not_connected);
+  std::string at_node, at_peer;
+  ASSERT_TRUE(run({}, send_and_half_close(tls.remote(), "done"), drain(node, at_node), drain(tls.remote(), at_peer)));
+  EXPECT_EQ(result.end, "node: " + error_code(asio::error::not_connected).message());
+  EXPECT_EQ(at_node, "done");
+  EXPECT_FALSE(plain.is_open());
+  EXPECT_FALSE(tls.is_open());
+}
+
+// The send_name frame an inbound tunnel read goes to the node first; when the node's side
+// refuses it, nothing is counted and the peer is cut off.
+TEST_F(MemoryTunnelTest, InitialFrameWriteFailureEndsTheTunnel) {
+  plain.fail_writes(asio::error::broken_pipe);
+  std::string at_node, at_peer;
+  const std::string frame("\0\x0cNsend_name!", 14);
+  ASSERT_TRUE(run(asio::buffer(frame), drain(node, at_node), drain(tls.remote(), at_peer)));
+  EXPECT_EQ(result.end, "node: " + error_code(asio::error::broken_pipe).message());
+  EXPECT_EQ(result.received, 0u);
+  EXPECT_EQ(received, 0u);
+  EXPECT_EQ(at_node, "");
+  EXPECT_FALSE(tls.is_open());
+  EXPECT_FALSE(plain.is_open());
+}
+
+TEST_F(MemoryTunnelTest, InitialFrameReachesTheNodeBeforeThePeersBytes) {
+  std::string at_node, at_peer;
+  const std::string frame("\0\x0cNsend_name!", 14);
+  ASSERT_TRUE(run(asio::buffer(frame), drain(node, at_node), send_and_half_close(tls.remote(), "then the rest"),
+                  send_and_half_close(node, ""), drain(tls.remote(), at_peer)));
+  EXPECT_EQ(at_node, frame + "then the rest");
+  EXPECT_EQ(result.received, frame.size() + 13);
+  EXPECT_EQ(result.end, "closed");
 }
 
 }  // namespace
