@@ -1,0 +1,37 @@
+%% bench_mesh: reports a node's connections for bench/mesh.py.
+%%
+%% Started with `-eval 'bench_mesh:start()'', it prints on stdout
+%%
+%%   MESH ready COUNT                  once the node is up (COUNT = length(nodes()))
+%%   MESH up NODE COUNT                for every nodeup
+%%   MESH down NODE COUNT              for every nodedown
+%%
+%% and nothing else, so mesh.py learns when each node reaches the full mesh from
+%% the node's own view (nodes()), not from polling it.
+-module(bench_mesh).
+
+-export([start/0]).
+
+start() ->
+    Parent = self(),
+    %% Spawned, not run in the -eval caller: init's -eval process exits once the
+    %% expression returns, and with it a monitor it set up.
+    Pid = spawn(fun() ->
+                        ok = net_kernel:monitor_nodes(true),
+                        Parent ! {self(), monitoring},
+                        loop()
+                end),
+    receive {Pid, monitoring} -> ok end,
+    io:format("MESH ready ~b~n", [length(nodes())]),
+    ok.
+
+loop() ->
+    receive
+        {nodeup, Node} ->
+            io:format("MESH up ~s ~b~n", [Node, length(nodes())]);
+        {nodedown, Node} ->
+            io:format("MESH down ~s ~b~n", [Node, length(nodes())]);
+        _ ->
+            ok
+    end,
+    loop().
