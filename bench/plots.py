@@ -129,19 +129,26 @@ def draw_run(data: dict, out: Path) -> list[Path]:
             continue
         ax.bar(shown, vals, bottom=bottoms, label=role, color=ROLE_COLORS[role])
         bottoms = [b + v for b, v in zip(bottoms, vals)]
+    # Kernel work charged to no process (softirq of the loopback traffic, kernel threads),
+    # machine-wide: drawn on top, hatched, outside the path's total.
+    kern = [summary[p].get("kernel_s_per_gb") or 0.0 for p in shown]
+    if any(kern):
+        ax.bar(shown, kern, bottom=bottoms, label="kernel, no process\n(softirq, kthreads;\nnot in the total)",
+               color="white", edgecolor="#999999", hatch="///")
     # Linear scale, so the stacks compare honestly; a path far above the rest
     # (inet_tls_dist: its receiving node does everything) is cut off and labelled.
-    ordinary = sorted(bottoms)[: max(1, len(bottoms) - 1)]
+    tops = [b + k for b, k in zip(bottoms, kern)] if any(kern) else bottoms
+    ordinary = sorted(tops)[: max(1, len(tops) - 1)]
     top = max(max(ordinary) * 1.3, 1.6)
-    if max(bottoms) <= top:
-        top = max(bottoms) * 1.15
+    if max(tops) <= top:
+        top = max(tops) * 1.15
     ax.set_ylim(0, top)
-    for i, total in enumerate(bottoms):
-        if total > top:
+    for i, (total, t) in enumerate(zip(bottoms, tops)):
+        if t > top:
             ax.text(i, top * 0.97, f"{total:.2f}\n(off scale)", ha="center", va="top", fontsize=9,
                     color="black", bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"))
         else:
-            ax.text(i, total, f"{total:.2f}", ha="center", va="bottom", fontsize=9)
+            ax.text(i, t, f"{total:.2f}", ha="center", va="bottom", fontsize=9)
     ax.axhline(1.4, color="#1f77b4", linestyle="--", linewidth=1)
     ax.text(-0.4, 1.42, "target for distls: 1.4", color="#1f77b4", fontsize=8)
     ax.set_ylabel("CPU-seconds per GB of payload")

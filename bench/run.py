@@ -38,7 +38,7 @@ from benchlib import (CLK_TCK, READY_TIMEOUT, REPO_ROOT, BenchError, PerfRecord,
                       can_connect, compile_modules, cpu_ticks_by_group, describe_failure,
                       epmd_names, find_build, free_port, http_status, install_signal_handlers,
                       is_listening, issue_cert, loadavg, machine_facts, make_ca, make_plots,
-                      need_tools, settle, system_busy_ticks, wait_for, write_json)
+                      need_tools, settle, system_ticks, wait_for, write_json, KTHREADS)
 
 PATHS = ("plain", "distls", "distls-proto", "inet_tls_dist", "stunnel")
 # The distls paths and the Erlang entry point each uses (docs/erlang.md), with the
@@ -290,6 +290,9 @@ class RunResult:
     cpu: dict[str, dict[str, float]]
     # phase -> % of one core used by everything outside the benchmark
     other_cpu: dict[str, float | None]
+    # phase -> {"kernel threads": %, "irq+softirq": %}: kernel work that belongs to no
+    # process (much of it the loopback traffic's receive side), machine-wide
+    kernel_cpu: dict[str, dict[str, float]]
     log_findings: list[str]
     # --perf: process label -> {"bulk": perf report, "rtt": syscalls etc. per round trip}
     profile: dict[str, dict] = dataclasses.field(default_factory=dict)
@@ -302,6 +305,10 @@ class RunResult:
                 role = ROLES[label]
                 out[role] = out.get(role, 0.0) + pct / 100.0 / self.gbps
         return out
+
+    def kernel_s_per_gb(self) -> float | None:
+        k = self.kernel_cpu.get("bulk")
+        return sum(k.values()) / 100.0 / self.gbps if k and self.gbps > 0 else None
 
     def loaded(self) -> bool:
         return any((v or 0.0) > OTHER_LOAD_WARN for v in self.other_cpu.values())
@@ -338,17 +345,21 @@ def log_findings(s: Session) -> list[str]:
     return found
 
 
-def cpu_use(begin, end) -> tuple[dict[str, float], float | None]:
-    """% of one core per process group between two samples, and the % used by all
-    other processes (softirq work for our sockets can land there too: a few % is normal)."""
+def cpu_use(begin, end) -> tuple[dict[str, float], float | None, dict[str, float]]:
+    """% of one core per process group between two samples; the % used by all other
+    processes; and the kernel's own share (kernel threads, irq + softirq time), which
+    carries part of our loopback traffic and is not counted as other load."""
     if not begin or not end or end[0] <= begin[0]:
-        return {}, None
+        return {}, None, {}
     wall = end[0] - begin[0]
     if wall < 0.25:  # a few clock ticks (usually 10 ms each): too coarse to say anything
-        return {}, None
-    cpu = {label: 100.0 * (end[1][label] - begin[1][label]) / CLK_TCK / wall for label in begin[1]}
-    other = max(0.0, 100.0 * (end[2] - begin[2]) / CLK_TCK / wall - sum(cpu.values()))
-    return cpu, other
+        return {}, None, {}
+    pct = lambda a, b: 100.0 * (b - a) / CLK_TCK / wall
+    cpu = {label: pct(begin[1][label], end[1][label]) for label in begin[1] if label != KTHREADS}
+    kernel = {KTHREADS: pct(begin[1][KTHREADS], end[1][KTHREADS]),
+              "irq+softirq": pct(begin[2][1], end[2][1])}
+    other = max(0.0, pct(begin[2][0], end[2][0]) - sum(cpu.values()) - sum(kernel.values()))
+    return cpu, other, kernel
 
 
 def run_once(path: str, env: Env, work: Path) -> RunResult:
@@ -391,7 +402,7 @@ def run_once(path: str, env: Env, work: Path) -> RunResult:
                     continue
                 if prof and phase.endswith("_end"):
                     prof.phase(phase)  # stop the profiler before sampling: its exit costs CPU
-                samples[phase] = (time.monotonic(), cpu_ticks_by_group(pgids), system_busy_ticks())
+                samples[phase] = (time.monotonic(), cpu_ticks_by_group(pgids), system_ticks())
             elif word == "bulk":
                 bulk = parse_kv(line)
             elif word == "small":
@@ -408,17 +419,18 @@ def run_once(path: str, env: Env, work: Path) -> RunResult:
         if bulk is None or rtt is None:
             driver.popen.wait(timeout=10)
             raise BenchError(f"node-a exited (status {driver.popen.returncode}) without results")
-        cpu, other = {}, {}
+        cpu, other, kernel = {}, {}, {}
         phases = ["bulk", *(f"small{n}" for n in env.small_sizes), "rtt"]
         for phase in phases:
-            c, o = cpu_use(samples.get(f"{phase}_begin"), samples.get(f"{phase}_end"))
-            cpu[phase], other[phase] = c, o
+            c, o, k = cpu_use(samples.get(f"{phase}_begin"), samples.get(f"{phase}_end"))
+            cpu[phase], other[phase], kernel[phase] = c, o, k
         for p in s.procs:
             if p is not driver and not p.running():
                 raise BenchError(f"{p.label} died during the run (status {p.popen.returncode})")
         return RunResult(gbps=bulk["bytes"] / bulk["ns"], rtt_median_us=rtt["median_ns"] / 1000,
                          rtt_mean_us=rtt["mean_ns"] / 1000, rtt_quantiles_us=quantiles,
-                         small_mps=small, cpu=cpu, other_cpu=other, log_findings=log_findings(s),
+                         small_mps=small, cpu=cpu, other_cpu=other, kernel_cpu=kernel,
+                         log_findings=log_findings(s),
                          profile=prof.results(env.pingpongs) if prof else {})
     finally:
         if prof:
@@ -537,6 +549,8 @@ def summarize(paths: list[str], results: dict[str, list[RunResult]]):
             row["cpu_per_gb_total_min"], row["cpu_per_gb_total_max"] = min(totals), max(totals)
             others = [r.other_cpu.get("bulk") for r in rs if r.other_cpu.get("bulk") is not None]
             row["other_bulk"] = median(others) if others else None
+            kern = [r.kernel_s_per_gb() for r in rs if r.kernel_s_per_gb() is not None]
+            row["kernel_s_per_gb"] = median(kern) if kern else None
         rows[path] = row
     plain = rows.get("plain")
     for row in rows.values():
@@ -588,8 +602,9 @@ def small_table_lines(paths: list[str], rows: dict, sizes: tuple[int, ...]) -> l
 
 
 def cpu_table_lines(paths: list[str], rows: dict) -> list[str]:
-    out = ["| path | " + " | ".join(ROLE_ORDER) + " | whole path | range | other load |",
-           "| --- |" + " ---: |" * (len(ROLE_ORDER) + 3)]
+    out = ["| path | " + " | ".join(ROLE_ORDER) + " | whole path | range | kernel, no process "
+           "| other load |",
+           "| --- |" + " ---: |" * (len(ROLE_ORDER) + 4)]
     for path in paths:
         r = rows.get(path)
         if r is None or "cpu_per_gb" not in r:
@@ -597,7 +612,8 @@ def cpu_table_lines(paths: list[str], rows: dict) -> list[str]:
         cells = [fmt(r["cpu_per_gb"].get(role), ".2f") for role in ROLE_ORDER]
         out.append(f"| {path} | " + " | ".join(cells)
                    + f" | {r['cpu_per_gb_total']:.2f} | {r['cpu_per_gb_total_min']:.2f}–"
-                   f"{r['cpu_per_gb_total_max']:.2f} | {fmt(r['other_bulk'], '.0f')}% |")
+                   f"{r['cpu_per_gb_total_max']:.2f} | {fmt(r['kernel_s_per_gb'], '.2f')} "
+                   f"| {fmt(r['other_bulk'], '.0f')}% |")
     return out
 
 
@@ -648,9 +664,12 @@ def cpu_lines(paths: list[str], results: dict[str, list[RunResult]]) -> list[str
             continue
         labels = [l for l in rs[0].cpu["bulk"] if l != "epmd"]
         parts = [f"{l} {median([r.cpu['bulk'].get(l, 0.0) for r in rs]):.0f}%" for l in labels]
+        kern = [sum(r.kernel_cpu["bulk"].values()) for r in rs if r.kernel_cpu.get("bulk")]
+        if kern:
+            parts.append(f"kernel threads + softirq {median(kern):.0f}%")
         others = [r.other_cpu["bulk"] for r in rs if r.other_cpu.get("bulk") is not None]
         if others:
-            parts.append(f"everything else {median(others):.0f}%")
+            parts.append(f"other processes {median(others):.0f}%")
         out.append(f"{path}: " + ", ".join(parts))
     return out
 
@@ -674,8 +693,9 @@ def report_lines(args, paths, rows, results) -> list[str]:
         lines += ["", "Small messages, pipelined (messages per second, median and range of the runs):",
                   ""] + small_table_lines(paths, rows, args.small_sizes)
     lines += ["", "CPU-seconds per GB of payload during bulk, by process (median of the runs; "
-              "whole path = every node and sidecar; other load = % of a core used outside "
-              "the benchmark):", ""] + cpu_table_lines(paths, rows)
+              "whole path = both nodes and both sidecars; kernel, no process = kernel threads "
+              "and irq/softirq time, machine-wide, not in the whole path; other load = % of a "
+              "core used by processes outside the benchmark):", ""] + cpu_table_lines(paths, rows)
     lines += ["", "Targets:", ""] + [f"- {t}" for t in target_lines(rows)]
     if warning := load_warning(results):
         lines += ["", f"Warning: {warning}."]
