@@ -380,6 +380,7 @@ def run_once(path: str, env: Env, work: Path) -> RunResult:
         bulk = rtt = None
         quantiles: list[float] = []
         small: dict[int, float] = {}
+        small_all: dict[int, int] = {}
         samples: dict[str, tuple] = {}  # phase -> (time, ticks per process group, busy ticks)
         prof = Profiler(env.perf_dir, work.name, s.procs) if env.perf_dir else None
         while True:
@@ -408,6 +409,7 @@ def run_once(path: str, env: Env, work: Path) -> RunResult:
             elif word == "small":
                 kv = parse_kv(line)
                 small[kv["size"]] = kv["msgs"] / (kv["ns"] / 1e9)
+                small_all[kv["size"]] = kv.get("all", 0)
             elif word == "rtt":
                 rtt = parse_kv(line)
             elif word == "rtt_quantiles":
@@ -431,7 +433,8 @@ def run_once(path: str, env: Env, work: Path) -> RunResult:
                          rtt_mean_us=rtt["mean_ns"] / 1000, rtt_quantiles_us=quantiles,
                          small_mps=small, cpu=cpu, other_cpu=other, kernel_cpu=kernel,
                          log_findings=log_findings(s),
-                         profile=prof.results(env.pingpongs) if prof else {})
+                         profile=prof.results(env.pingpongs, small_all,
+                                              bulk.get("all", 0) * MSG_BYTES) if prof else {})
     finally:
         if prof:
             prof.abort()
@@ -440,10 +443,11 @@ def run_once(path: str, env: Env, work: Path) -> RunResult:
 
 class Profiler:
     """--perf: during bulk, `perf record -e cpu-clock -g` of each sidecar (where its CPU
-    goes: kernel, libcrypto, libssl, distls); during the round trips, `perf stat` of the
-    syscalls and context switches of every process of the path (what one round trip
-    costs in kernel crossings and wake-ups). Both perturb the numbers of the run they
-    profile, so profiled runs are for the profile, not for the table."""
+    goes: kernel, libcrypto, libssl, distls); during the round trips and each
+    small-message stream, `perf stat` of the syscalls and context switches of every
+    process of the path (what one round trip or one message costs in kernel crossings
+    and wake-ups). Both perturb the numbers of the run they profile, so profiled runs
+    are for the profile, not for the table."""
 
     SIDECARS = ("distls-a", "distls-b", "stunnel-a", "stunnel-b")
 
@@ -453,23 +457,31 @@ class Profiler:
         self.records: dict[str, PerfRecord] = {}
         self.stats: dict[str, PerfStat] = {}
         self.rtt: dict[str, dict[str, float]] = {}
+        self.small: dict[int, dict[str, dict[str, float]]] = {}  # size -> label -> counts
+        self.bulk: dict[str, dict[str, float]] = {}
 
     def phase(self, phase: str) -> None:
         if phase == "bulk_begin" and not self.records:
             for label, p in self.procs.items():
                 if label in self.SIDECARS:
                     self.records[label] = PerfRecord(p.pid, self.outdir / f"{self.run}-{label}-bulk.data")
-        elif phase == "bulk_end":
+        if phase == "bulk_end":
             for r in self.records.values():
                 if r.popen.poll() is None:
                     r.stop()
-        elif phase == "rtt_begin" and not self.stats and not self.rtt:
+        if phase.endswith("_begin") and not self.stats:
+            name = phase[: -len("_begin")]
             for label, p in self.procs.items():
-                self.stats[label] = PerfStat(p.pid, self.outdir / f"{self.run}-{label}-rtt.stat")
-        elif phase == "rtt_end":
-            for label, st in self.stats.items():
-                self.rtt[label] = st.stop()
+                self.stats[label] = PerfStat(p.pid, self.outdir / f"{self.run}-{label}-{name}.stat")
+        elif phase.endswith("_end") and self.stats:
+            counts = {label: st.stop() for label, st in self.stats.items()}
             self.stats = {}
+            if phase == "rtt_end":
+                self.rtt = counts
+            elif phase == "bulk_end":
+                self.bulk = counts
+            elif phase.startswith("small"):
+                self.small[int(phase[len("small"): -len("_end")])] = counts
 
     def abort(self) -> None:
         for r in self.records.values():
@@ -479,8 +491,20 @@ class Profiler:
             if st.popen.poll() is None:
                 st.stop()
 
-    def results(self, pingpongs: int) -> dict[str, dict]:
+    def results(self, pingpongs: int, small_all: dict[int, int], bulk_bytes: int) -> dict[str, dict]:
         out: dict[str, dict] = {}
+        if bulk_bytes:
+            for label, counts in self.bulk.items():
+                out.setdefault(label, {})["bulk_per_mib"] = {
+                    k: v * 2**20 / bulk_bytes for k, v in counts.items() if k != "cpu-clock"}
+        for size, by_label in self.small.items():
+            n = small_all.get(size)
+            for label, counts in by_label.items():
+                if n:
+                    out.setdefault(label, {}).setdefault("per_message", {})[size] = {
+                        k: v / n for k, v in counts.items() if k != "cpu-clock"}
+                    if "cpu-clock" in counts:
+                        out[label]["per_message"][size]["cpu_us"] = counts["cpu-clock"] * 1000 / n
         for label, r in self.records.items():
             out.setdefault(label, {})["bulk"] = perf_report(r.out)
         for label, counts in self.rtt.items():
@@ -712,6 +736,12 @@ def profile_lines(paths: list[str], results: dict[str, list[RunResult]]) -> list
         out.append(f"{path}:")
         for label in sorted(prof):
             p = prof[label]
+            if "bulk_per_mib" in p:
+                c = p["bulk_per_mib"]
+                calls = ", ".join(f"{k} {v:.1f}" for k, v in sorted(c.items(), key=lambda kv: -kv[1])
+                                  if k not in ("syscalls", "context-switches") and v >= 0.05)
+                out.append(f"  {label} per MiB of bulk: {c.get('syscalls', 0):.1f} syscalls ({calls}), "
+                           f"{c.get('context-switches', 0):.1f} context switches")
             if "bulk" in p:
                 dso = ", ".join(f"{name} {pct:.0f}%" for pct, name in p["bulk"]["dso"][:6])
                 out.append(f"  {label} during bulk, CPU by DSO: {dso}")
@@ -724,6 +754,12 @@ def profile_lines(paths: list[str], results: dict[str, list[RunResult]]) -> list
                 out.append(f"  {label} per round trip: {c.get('syscalls', 0):.1f} syscalls ({calls}), "
                            f"{c.get('context-switches', 0):.1f} context switches, "
                            f"{p.get('rtt_cpu_us_per_round_trip', 0):.1f} µs CPU")
+            for size, c in sorted(p.get("per_message", {}).items()):
+                calls = ", ".join(f"{k} {v:.3f}" for k, v in sorted(c.items(), key=lambda kv: -kv[1])
+                                  if k not in ("syscalls", "context-switches", "cpu_us") and v >= 0.005)
+                out.append(f"  {label} per {size_label(size)} message: {c.get('syscalls', 0):.3f} syscalls "
+                           f"({calls}), {c.get('context-switches', 0):.3f} context switches, "
+                           f"{c.get('cpu_us', 0):.2f} µs CPU")
     return out
 
 

@@ -32,16 +32,19 @@ main([PeerS, BulkMsS, WarmupMsS, PingsS, WarmPingsS, MsgBytesS, WindowS, InFligh
         {Sink, Echo} = connect(Peer),
         out("phase connected", []),
         sync("bulk"),
-        {Bytes, Ns, Msgs} = bulk(Sink, MsgBytes, Window, InFlight, WarmupMs, BulkMs, "bulk"),
-        out("bulk bytes=~b ns=~b msgs=~b", [Bytes, Ns, Msgs]),
+        {Bytes, Ns, Msgs, AllMsgs} = bulk(Sink, MsgBytes, Window, InFlight, WarmupMs, BulkMs, "bulk"),
+        out("bulk bytes=~b ns=~b msgs=~b all=~b", [Bytes, Ns, Msgs, AllMsgs]),
         %% Small messages: the same acknowledged windows, counted in messages. The
         %% warm-up is shorter: the path is already warm from the bulk transfer.
         lists:foreach(
           fun(Size) ->
                   Tag = "small" ++ integer_to_list(Size),
-                  {SB, SNs, SMsgs} = bulk(Sink, Size, SmallWindow, InFlight,
-                                          min(WarmupMs, 300), SmallMs, Tag),
-                  out("small size=~b bytes=~b ns=~b msgs=~b", [Size, SB, SNs, SMsgs])
+                  sync(Tag),
+                  {SB, SNs, SMsgs, All} = bulk(Sink, Size, SmallWindow, InFlight,
+                                               min(WarmupMs, 300), SmallMs, Tag),
+                  %% all: every message of the stream, warm-up included: what a profile
+                  %% attached for the whole stream (--perf) divides by.
+                  out("small size=~b bytes=~b ns=~b msgs=~b all=~b", [Size, SB, SNs, SMsgs, All])
           end, SmallSizes),
         _ = pingpong(Echo, WarmPings),
         sync("rtt"),
@@ -156,7 +159,7 @@ bulk_loop(#{outstanding := Out} = S) ->
     case S1 of
         #{phase := drain, outstanding := 0, t0 := T0, b0 := B0, msg := M, tag := Tag} ->
             out("phase ~s_end", [Tag]),
-            {Total - B0, Now - T0, (Total - B0) div M};
+            {Total - B0, Now - T0, (Total - B0) div M, Total div M};
         #{phase := drain} ->
             bulk_loop(S1);
         #{sink := Sink, bin := Bin, window := W, outstanding := O} ->
