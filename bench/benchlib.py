@@ -577,6 +577,18 @@ def make_plots(kind: str, data_file: Path, outdir: Path) -> list[Path]:
 # Profiles
 # ---------------------------------------------------------------------------
 
+def _short_site(site: str) -> str:
+    """'43.5% (13,107,200B) 0x4A: ns::f(long args) [clone .actor] (file.cpp:52)' ->
+    '43.5% (13,107,200B) ns::f (file.cpp:52)': coroutine frames have very long names."""
+    site = re.sub(r"0x[0-9A-Fa-f]+: ", "", site).strip()
+    m = re.match(r"^([\d.]+% \([\d,]+B\))\s+(.*?)(\s\([^()]*\))?$", site)
+    if not m:
+        return site
+    func = m.group(2).replace("(anonymous namespace)", "{anon}")
+    func = re.sub(r"\(.*", "", func).strip()
+    return f"{m.group(1)} {func}{m.group(3) or ''}"
+
+
 def massif_peak(massif_file: Path, top: int = 8) -> list[str]:
     """The largest allocation sites at the peak of a valgrind massif profile (ms_print),
     as 'share (bytes) function (file:line)' lines, most bytes first."""
@@ -601,8 +613,7 @@ def massif_peak(massif_file: Path, top: int = 8) -> list[str]:
         # Top-level sites ("->") and, indented, their callers one level down ("| ->").
         m = re.match(r"^(\| )?->(.*)$", l)
         if m:
-            site = re.sub(r"0x[0-9A-F]+: ", "", m.group(2)).strip()
-            out.append(("    " if m.group(1) else "") + site)
+            out.append(("    " if m.group(1) else "") + _short_site(m.group(2)))
         elif l and l[0].isdigit() and "heap allocation" in l:
             out.append(l.strip())
     return out[:3 * top]

@@ -168,11 +168,16 @@ def draw_idle(data: dict, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(8, 4.8))
     steps = data["steps"]
     xs = [s["tunnels"] for s in steps]
-    for side, label, color in (("a", "sidecar A (outbound tunnels)", "#3182bd"),
-                               ("b", "sidecar B (inbound tunnels)", "#e6550d")):
-        ys = [s[f"rss_kib_{side}"] / 1024 for s in steps]
-        ax.plot(xs, ys, marker="o", label=label, color=color)
     base = min(steps[0]["rss_kib_a"], steps[0]["rss_kib_b"]) / 1024
+    for side, label, color, style, marker in (("a", "sidecar A (outbound ends)", "#3182bd", "-", "o"),
+                                              ("b", "sidecar B (inbound ends)", "#e6550d", "--", "s")):
+        ys = [s[f"rss_kib_{side}"] / 1024 for s in steps]
+        ax.plot(xs, ys, marker=marker, linestyle=style, label=label, color=color, markersize=7,
+                markerfacecolor="none" if side == "b" else color)
+    after = data.get("after_close")
+    if after:
+        ax.text(xs[-1], base, f"after closing all: A {after['rss_kib_a'] / 1024:.0f} MiB, "
+                f"B {after['rss_kib_b'] / 1024:.0f} MiB", ha="right", va="bottom", fontsize=8)
     ax.plot([0, xs[-1]], [base, base + xs[-1] * 64 / 1024], linestyle="--", color="#2ca02c",
             label="target slope: 64 KiB per tunnel")
     ax.set_xlabel("idle tunnels open through the sidecar")
