@@ -40,13 +40,19 @@ class BenchError(Exception):
 # Ports, polling, HTTP, EPMD
 # ---------------------------------------------------------------------------
 
+_handed_out: set[int] = set()
+
+
 def free_port(hosts: tuple[str, ...] | list[str] = ("127.0.0.1",)) -> int:
-    """A port bindable on every host in `hosts` right now."""
+    """A port bindable on every host in `hosts` right now, and not handed out before by
+    this process: the kernel may offer the same free port twice before anyone binds it,
+    and a mesh picks dozens of ports before starting its sidecars."""
     for _ in range(200):
         with socket.socket() as s:
             s.bind((hosts[0], 0))
             port = s.getsockname()[1]
-        if all(_can_bind(h, port) for h in hosts):
+        if port not in _handed_out and all(_can_bind(h, port) for h in hosts):
+            _handed_out.add(port)
             return port
     raise BenchError(f"no port free on all of {hosts}")
 

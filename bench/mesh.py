@@ -61,9 +61,11 @@ ENTRY_BEAMS = {"epmd_module": "distls_epmd.beam", "proto_dist": "distls_dist.bea
 def dns_a_count(port: int, name: str) -> int:
     """A records for `name` from the DNS server on 127.0.0.1:port; -1 when it does not answer."""
     qid = random.randrange(65536)
-    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 1)
     q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
     q += struct.pack(">HH", 1, 1)
+    # EDNS0 with a 4096-byte UDP payload: 32 A records do not fit the classic 512 bytes.
+    q += b"\0" + struct.pack(">HHIH", 41, 4096, 0, 0)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(1.0)
         try:
@@ -79,18 +81,26 @@ def dns_a_count(port: int, name: str) -> int:
 class NodeView:
     """One node's connections, from its `MESH ...` lines (a reader thread per node)."""
 
-    def __init__(self, name: str, proc: Proc, events: list, lock: threading.Lock) -> None:
+    def __init__(self, name: str, proc: Proc, events: list, lock: threading.Lock,
+                 log: Path) -> None:
         self.name = name
         self.proc = proc
         self.peers: set[str] = set()
         self.ready_at: float | None = None
         self.up_at: dict[str, float] = {}  # peer -> time of its latest nodeup
         self._events, self._lock = events, lock
+        self._log = log
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
+        with open(self._log, "ab") as log:
+            self._read_into(log)
+
+    def _read_into(self, log) -> None:
         for raw in iter(self.proc.popen.stdout.readline, b""):
             now = time.monotonic()
+            log.write(f"{now:.6f} ".encode() + raw)
+            log.flush()
             parts = raw.decode("utf-8", "replace").split()
             if len(parts) < 2 or parts[0] != "MESH":
                 continue
@@ -138,7 +148,7 @@ class Mesh:
                  lambda: dns_a_count(self.dns_port, SERVICE) == self.n, procs=[p])
 
     def start_distls(self, ip: str) -> Proc:
-        argv = [str(self.distls), "proxy", "--node", f"app@{ip}", "--listen", f"{ip}:{self.tls_port}",
+        argv = [*shlex.split(self.args.distls_wrapper), str(self.distls), "proxy", "--node", f"app@{ip}", "--listen", f"{ip}:{self.tls_port}",
                 "--peer-port", str(self.tls_port), "--epmd", f"127.0.0.1:{self.epmd[ip]}",
                 "--admin", f"127.0.0.1:{self.admin[ip]}", "--cert-source", "local-ca",
                 "--ca-cert", str(self.ca / "ca.crt"), "--ca-key", str(self.ca / "ca.key"),
@@ -150,9 +160,21 @@ class Mesh:
 
     def wait_distls(self, ips: list[str]) -> None:
         for ip in ips:
-            wait_for(f"distls {ip} /healthz", lambda ip=ip: http_status(
-                f"http://127.0.0.1:{self.admin[ip]}/healthz") == 200,
-                timeout=MESH_TIMEOUT, procs=[self.distls_procs[ip]])
+            for attempt in range(3):
+                try:
+                    wait_for(f"distls {ip} /healthz", lambda ip=ip: http_status(
+                        f"http://127.0.0.1:{self.admin[ip]}/healthz") == 200,
+                        timeout=MESH_TIMEOUT, procs=[self.distls_procs[ip]])
+                    break
+                except BenchError:
+                    # Another program on this shared machine may take a port between our
+                    # choosing it and distls binding it: choose again.
+                    if attempt == 2 or "Address already in use" not in \
+                            self.distls_procs[ip].log.read_text(errors="replace"):
+                        raise
+                    self.killed.append(self.distls_procs[ip])
+                    self.epmd[ip], self.admin[ip] = free_port(), free_port()
+                    self.start_distls(ip)
 
 
     def start_node(self, ip: str) -> NodeView:
@@ -164,7 +186,7 @@ class Mesh:
                 "-pa", str(self.bench_ebin), *entry, *shlex.split(self.args.erl_flags),
                 "-eval", "bench_mesh:start()"]
         p = self.s.start(f"node-{ip}", argv, {"ERL_EPMD_PORT": str(self.epmd[ip])}, pipe_stdout=True)
-        v = NodeView(f"app@{ip}", p, self.events, self.lock)
+        v = NodeView(f"app@{ip}", p, self.events, self.lock, self.work / f"node-{ip}.stdout")
         self.views[ip] = v
         return v
 
@@ -333,8 +355,15 @@ def report(rows: list[dict], args) -> list[str]:
             ("node_cpu_pct_median", "node idle CPU", "% of a core", 1),
             ("launch_to_mesh_s", "launch → full mesh", "s", 1),
             ("heal_s", "heal", "s", 1)):
-        a, b = fit(x, [r[key] * scale for r in rows])
-        lines.append(f"- {label}: {a:.2f} + {b:.4f} × (N-1) {unit}; at N = {big}: {a + b * (big - 1):.1f} {unit}")
+        ys = [r[key] * scale for r in rows]
+        a, b = fit(x, ys)
+        if len(rows) < 2:
+            lines.append(f"- {label}: {ys[0]:.2f} {unit} (one size: nothing to fit)")
+        elif b <= 0:
+            lines.append(f"- {label}: no growth with N measured ({min(ys):.2f}–{max(ys):.2f} {unit})")
+        else:
+            lines.append(f"- {label}: {a:.2f} + {b:.4f} × (N-1) {unit}; at N = {big}: "
+                         f"{a + b * (big - 1):.1f} {unit}")
     hs = [r["handshakes_total"] for r in rows]
     lines.append(f"- handshakes to form the mesh: measured {', '.join(f'{h:.0f}' for h in hs)} for N = "
                  f"{', '.join(str(r['n']) for r in rows)} (N(N-1)/2 = "
@@ -355,6 +384,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--extrapolate", type=int, default=300, help="cluster size to extrapolate to [300]")
     ap.add_argument("--distls-flags", default="", help="extra `distls proxy` flags for every sidecar")
     ap.add_argument("--erl-flags", default="", help="extra emulator flags for every node")
+    ap.add_argument("--distls-wrapper", default="",
+                    help="a command every distls runs under, e.g. 'valgrind --log-file=vg.%%p' "
+                         "(timings are then meaningless) [none]")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--markdown", type=Path)
     ap.add_argument("--plot", type=Path, metavar="DIR", help="write mesh.png (and mesh.json) here")

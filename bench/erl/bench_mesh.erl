@@ -28,10 +28,14 @@ start() ->
 loop() ->
     receive
         {nodeup, Node} ->
-            io:format("MESH up ~s ~b~n", [Node, length(nodes())]);
+            say("MESH up ~s ~b~n", [Node, length(nodes())]);
         {nodedown, Node} ->
-            io:format("MESH down ~s ~b~n", [Node, length(nodes())]);
+            say("MESH down ~s ~b~n", [Node, length(nodes())]);
         _ ->
             ok
     end,
     loop().
+
+%% While the node is being stopped, stdout may already be gone: nothing to report then.
+say(Fmt, Args) ->
+    try io:format(Fmt, Args) catch _:_ -> ok end.
