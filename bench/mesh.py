@@ -201,6 +201,19 @@ class Mesh:
                     return False
         return True
 
+    def missing(self) -> str:
+        """Which node lacks which peers, for a timeout message."""
+        with self.lock:
+            out = [f"{v.name} lacks {sorted(set(self.names) - v.peers - {v.name})}"
+                   for v in self.views.values() if len(v.peers) != self.n - 1]
+        return "; ".join(out) or "every node holds N-1 peers (one has not seen the restarted node come up)"
+
+    def wait_full(self, what: str, since: float = 0.0, fresh: str | None = None) -> None:
+        try:
+            wait_for(what, lambda: self.full(since, fresh), timeout=MESH_TIMEOUT, procs=self.live())
+        except BenchError as e:
+            raise BenchError(f"{e}: {self.missing()}") from None
+
     def live(self) -> list[Proc]:
         """Every process that should be running (not the ones killed on purpose)."""
         return [p for p in self.s.procs if p not in self.killed]
@@ -268,7 +281,7 @@ def run_size(n: int, args, distls: Path, ebin: Path, bench_ebin: Path, ca: Path,
         wait_for(f"all {n} nodes up", lambda: all(v.ready_at for v in m.views.values()),
                  timeout=MESH_TIMEOUT, procs=m.live())
         t_nodes = max(v.ready_at for v in m.views.values())
-        wait_for(f"a full mesh of {n}", m.full, timeout=MESH_TIMEOUT, procs=m.live())
+        m.wait_full(f"a full mesh of {n}")
         with m.lock:
             t_mesh = max(max(v.up_at.values()) for v in m.views.values())
         print(f"  N={n}: sidecars up {t_sidecars - t0:.1f} s, nodes up {t_nodes - t0:.1f} s, "
@@ -292,8 +305,7 @@ def run_size(n: int, args, distls: Path, ebin: Path, bench_ebin: Path, ca: Path,
         m.start_node(victim)
         wait_for(f"{name} back", lambda: m.views[victim].ready_at, timeout=MESH_TIMEOUT, procs=m.live())
         t_back = m.views[victim].ready_at
-        wait_for(f"the mesh of {n} healed", lambda: m.full(t_kill, name), timeout=MESH_TIMEOUT,
-                 procs=m.live())
+        m.wait_full(f"the mesh of {n} healed", t_kill, name)
         with m.lock:
             t_healed = max([max(m.views[victim].up_at.values())]
                            + [v.up_at[name] for ip, v in m.views.items() if ip != victim])

@@ -3,6 +3,7 @@
 %% Started with `-eval 'bench_mesh:start()'', it prints on stdout
 %%
 %%   MESH ready COUNT                  once the node is up (COUNT = length(nodes()))
+%%   MESH up NODE COUNT                for each node connected before that
 %%   MESH up NODE COUNT                for every nodeup
 %%   MESH down NODE COUNT              for every nodedown
 %%
@@ -18,11 +19,16 @@ start() ->
     %% expression returns, and with it a monitor it set up.
     Pid = spawn(fun() ->
                         ok = net_kernel:monitor_nodes(true),
-                        Parent ! {self(), monitoring},
+                        %% Peers may have connected while the node booted, before the
+                        %% monitor: report them, read after the monitor is on, so none is
+                        %% missed (one reported twice does no harm).
+                        Already = nodes(),
+                        Parent ! {self(), monitoring, Already},
                         loop()
                 end),
-    receive {Pid, monitoring} -> ok end,
-    io:format("MESH ready ~b~n", [length(nodes())]),
+    Already = receive {Pid, monitoring, Ns} -> Ns end,
+    io:format("MESH ready ~b~n", [length(Already)]),
+    [io:format("MESH up ~s ~b~n", [N, length(Already)]) || N <- Already],
     ok.
 
 loop() ->
