@@ -1,47 +1,50 @@
 #!/usr/bin/env python3
 """Data-path benchmark of distls against plain, OTP-TLS and stunnel distribution.
 
-Two real Erlang nodes, A (a@127.0.0.2) sending to B (b@127.0.0.3), over four paths,
+Two real Erlang nodes, A (a@127.0.0.2) sending to B (b@127.0.0.3), over five paths,
 each started fresh for every run:
 
   plain          stock inet_tcp distribution through a private epmd
-  distls         a distls pod per node (distls_epmd, or distls_dist with --entry
-                 proto_dist), mutual TLS between the pods
+  distls         a distls pod per node, nodes on -epmd_module distls_epmd
+  distls-proto   the same pods, nodes on -proto_dist distls
   inet_tls_dist  OTP's -proto_dist inet_tls, TLS 1.3, verify_peer both ways
   stunnel        a stunnel4 pair (TLS 1.3, mutual) in front of plain distribution
 
-Each run measures bulk throughput (64 KiB binaries, windowed and acknowledged by B)
-and ping-pong round trips. Runs go round-robin over the paths, so a burst of load
-from elsewhere on the machine hits every path alike; the median of the runs is
-reported. See bench/README.md. Python 3 stdlib only.
+Each run measures bulk throughput (64 KiB binaries, windowed and acknowledged by B),
+pipelined small messages (64 B, 256 B, 1 KiB) in messages per second, ping-pong round
+trips (quantiles for a CDF) and the CPU time of every process of the path over each
+timed window. Runs go round-robin over the paths, so a burst of load from elsewhere on
+the machine hits every path alike; the median of the runs is reported. See
+bench/README.md. Python 3 stdlib only (matplotlib for --plot).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
-import os
-import platform
 import queue
-import re
 import shlex
 import shutil
-import signal
-import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PATHS = ("plain", "distls", "inet_tls_dist", "stunnel")
+from benchlib import (CLK_TCK, READY_TIMEOUT, REPO_ROOT, BenchError, PerfRecord, PerfStat, Proc,
+                      Session, perf_report, perf_usable,
+                      can_connect, compile_modules, cpu_ticks_by_group, describe_failure,
+                      epmd_names, find_build, free_port, http_status, install_signal_handlers,
+                      is_listening, issue_cert, loadavg, machine_facts, make_ca, make_plots,
+                      need_tools, settle, system_ticks, wait_for, write_json, KTHREADS)
+
+PATHS = ("plain", "distls", "distls-proto", "inet_tls_dist", "stunnel")
+# The distls paths and the Erlang entry point each uses (docs/erlang.md), with the
+# module it needs in <build>/ebin.
+DISTLS_ENTRY = {"distls": "epmd_module", "distls-proto": "proto_dist"}
+ENTRY_BEAMS = {"epmd_module": "distls_epmd.beam", "proto_dist": "distls_dist.beam"}
 IP_A, IP_B = "127.0.0.2", "127.0.0.3"
 # Two alive names, not one: the plain, inet_tls_dist and stunnel paths share one
 # epmd, which holds one registration per alive name.
@@ -54,241 +57,24 @@ MSG_BYTES = 64 * 1024
 # the run-to-run noise. The final drain stays a few milliseconds even at 0.05 GB/s.
 WINDOW_MSGS = 16
 WINDOWS_IN_FLIGHT = 4
+# Small messages: 1,000 per acknowledged window (about 1 ms of plain distribution at
+# 64 B), 4 windows in flight, as for bulk.
+SMALL_SIZES = (64, 256, 1024)
+SMALL_WINDOW_MSGS = 1000
 WARMUP_MS = 500
 WARMUP_PINGS = 2000
-READY_TIMEOUT = 30.0  # seconds; generous for a loaded 2-core machine
-LOG_TAIL_LINES = 30
 
-# --entry: the distls path's Erlang side, and the module it needs in <build>/ebin.
-ENTRY_BEAMS = {"epmd_module": "distls_epmd.beam", "proto_dist": "distls_dist.beam"}
 TARGET_THROUGHPUT_RATIO = 0.45
-TARGET_RTT_OVERHEAD_SHARE = 0.5
-
-
-class BenchError(Exception):
-    pass
-
-
-# ---------------------------------------------------------------------------
-# Small helpers: ports, polling, /proc
-# ---------------------------------------------------------------------------
-
-def free_port(hosts: tuple[str, ...] = ("127.0.0.1",)) -> int:
-    """A port bindable on every host in `hosts` right now."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind((hosts[0], 0))
-            port = s.getsockname()[1]
-        if all(_can_bind(h, port) for h in hosts):
-            return port
-    raise BenchError(f"no port free on all of {hosts}")
-
-
-def _can_bind(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((host, port))
-            return True
-        except OSError:
-            return False
-
-
-def wait_for(what: str, probe, timeout: float = READY_TIMEOUT, procs=()):
-    """Polls `probe` until it returns something truthy; fails early if a process died."""
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        value = probe()
-        if value:
-            return value
-        for p in procs:
-            if not p.running():
-                raise BenchError(f"{p.label} exited (status {p.popen.returncode}) "
-                                 f"while waiting for {what}")
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.1)
-
-
-def can_connect(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-def http_status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2.0) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-    except OSError:
-        return None
-
-
-def epmd_names(port: int) -> dict[str, int]:
-    """NAMES_REQ to the epmd on 127.0.0.1:port; {} when it does not answer."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2.0) as s:
-            s.sendall(struct.pack(">H", 1) + b"n")
-            data = b""
-            while chunk := s.recv(4096):
-                data += chunk
-    except OSError:
-        return {}
-    names = {}
-    for m in re.finditer(r"name (\S+) at port (\d+)", data[4:].decode("latin-1")):
-        names[m.group(1)] = int(m.group(2))
-    return names
-
-
-def is_listening(host: str, port: int) -> bool:
-    """True once a socket LISTENs on host:port, seen in /proc/net/tcp without connecting
-    (a probe connection would go all the way through a stunnel pair to B)."""
-    want = "%08X:%04X" % (struct.unpack("<I", socket.inet_aton(host))[0], port)
-    try:
-        with open("/proc/net/tcp") as f:
-            next(f)
-            return any(line.split()[1] == want and line.split()[3] == "0A" for line in f)
-    except OSError:
-        return False
-
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_ticks_by_group(pgids: dict[str, int]) -> dict[str, int]:
-    """One /proc scan for several process groups."""
-    want = {pgid: label for label, pgid in pgids.items()}
-    totals = {label: 0 for label in pgids}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        label = want.get(int(fields[2]))
-        if label is not None:
-            totals[label] += int(fields[11]) + int(fields[12])
-    return totals
-
-
-def system_busy_ticks() -> int:
-    """Busy (non-idle, non-iowait) ticks of all CPUs since boot, from /proc/stat."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return sum(v[:8]) - v[3] - v[4]  # user..steal, minus idle and iowait
-
-
-def settle(max_wait: float, busy_limit: float = 25.0) -> float | None:
-    """Waits until the machine is mostly idle (other agents compiling, say): at most
-    `max_wait` seconds, sampled over 0.5 s windows. Returns the last busy % (of all CPUs)."""
-    ncpu = len(os.sched_getaffinity(0))
-    deadline = time.monotonic() + max_wait
-    busy = None
-    while time.monotonic() < deadline:
-        t0, b0 = time.monotonic(), system_busy_ticks()
-        time.sleep(0.5)
-        busy = 100.0 * (system_busy_ticks() - b0) / CLK_TCK / (time.monotonic() - t0) / ncpu
-        if busy < busy_limit:
-            break
-    return busy
-
-
-def tail(path: Path, n: int = LOG_TAIL_LINES) -> str:
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no log)"
-    return "\n".join(lines[-n:]) or "(empty)"
-
-
-def command_output(argv: list[str]) -> str:
-    try:
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-        return (r.stdout + r.stderr).strip()
-    except (OSError, subprocess.SubprocessError) as e:
-        return f"unavailable ({e})"
+TARGET_RTT_OVERHEAD_SHARE = 0.5  # of stunnel's
+TARGET_CPU_PER_GB = 1.4  # CPU-seconds per GB, whole path
+# The processes of a path by role, for CPU per GB stacked by process.
+ROLES = {"node-a": "node A", "node-b": "node B", "distls-a": "sidecar A", "distls-b": "sidecar B",
+         "stunnel-a": "sidecar A", "stunnel-b": "sidecar B"}
+ROLE_ORDER = ("node A", "sidecar A", "sidecar B", "node B")
 
 
 # ---------------------------------------------------------------------------
-# Processes: each in its own process group, so a kill reaches its children
-# ---------------------------------------------------------------------------
-
-class Proc:
-    def __init__(self, label: str, argv: list[str], log: Path, env: dict[str, str] | None = None,
-                 pipe_stdout: bool = False):
-        self.label = label
-        self.log = log
-        self._logf = open(log, "ab")
-        self.popen = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if pipe_stdout else self._logf, stderr=self._logf,
-            env={**os.environ, **(env or {})}, start_new_session=True)
-
-    @property
-    def pgid(self) -> int:
-        return self.popen.pid  # start_new_session: the leader's pid is the group id
-
-    def running(self) -> bool:
-        return self.popen.poll() is None
-
-    def stop(self, grace: float = 5.0) -> None:
-        self._signal(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-        # The leader may be gone while children of the group linger (erl_child_setup).
-        self._signal(signal.SIGKILL)
-        try:
-            self.popen.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-        if self.popen.stdout:
-            self.popen.stdout.close()
-        self._logf.close()
-
-    def _signal(self, sig: int) -> None:
-        try:
-            os.killpg(self.pgid, sig)
-        except (ProcessLookupError, PermissionError):  # the whole group is gone already
-            pass
-
-
-class Session:
-    """Every process of one run of one path; close() stops them, newest first."""
-
-    def __init__(self, work: Path):
-        self.work = work
-        self.procs: list[Proc] = []
-
-    def start(self, label: str, argv: list[str], env: dict[str, str] | None = None,
-              pipe_stdout: bool = False) -> Proc:
-        p = Proc(label, argv, self.work / f"{label}.log", env, pipe_stdout)
-        self.procs.append(p)
-        return p
-
-    def close(self) -> None:
-        interrupted = None
-        for p in reversed(self.procs):
-            while True:  # a second Ctrl-C must not leave the rest running
-                try:
-                    p.stop()
-                    break
-                except KeyboardInterrupt as e:
-                    interrupted = e
-        if interrupted:
-            raise interrupted
-
-
-# ---------------------------------------------------------------------------
-# The four paths
+# The five paths
 # ---------------------------------------------------------------------------
 
 @dataclasses.dataclass
@@ -300,9 +86,17 @@ class Env:
     stunnel: str | None
     certs: dict[str, Path]  # "a" / "b" -> dir with tls.crt, tls.key, ca.crt
     erl_flags: list[str]
+    distls_flags: list[str]
     seconds: float
+    small_seconds: float
+    small_sizes: tuple[int, ...]
     pingpongs: int
-    entry: str = "epmd_module"  # how the distls path's nodes reach distls (--entry)
+    perf_dir: Path | None = None  # --perf: profile the sidecars (and count syscalls)
+    sync_dir: Path | None = None  # where run.py tells a profiled driver to go on
+
+
+def driver_env(env: Env, extra: dict[str, str]) -> dict[str, str]:
+    return {**extra, **({"BENCH_SYNC": str(env.sync_dir)} if env.sync_dir else {})}
 
 
 def erl_argv(env: Env, node: str, extra: list[str]) -> list[str]:
@@ -311,9 +105,11 @@ def erl_argv(env: Env, node: str, extra: list[str]) -> list[str]:
 
 
 def driver_args(env: Env) -> list[str]:
+    sizes = ",".join(str(s) for s in env.small_sizes) or "none"
     return ["-run", "bench_driver", "main", NODE_B, str(int(env.seconds * 1000)), str(WARMUP_MS),
             str(env.pingpongs), str(WARMUP_PINGS), str(MSG_BYTES), str(WINDOW_MSGS),
-            str(WINDOWS_IN_FLIGHT)]
+            str(WINDOWS_IN_FLIGHT), sizes, str(int(env.small_seconds * 1000)),
+            str(SMALL_WINDOW_MSGS)]
 
 
 B_START = ["-eval", "bench_peer:start()"]
@@ -332,18 +128,28 @@ def wait_registered(port: int, alive: str, procs: list[Proc]) -> None:
     wait_for(f"{alive} registered with epmd :{port}", lambda: alive in epmd_names(port), procs=procs)
 
 
-def setup_plain(env: Env, s: Session) -> Proc:
+def setup_plain(env: Env, s: Session, path: str) -> Proc:
     port = start_epmd(s)
     e = {"ERL_EPMD_PORT": str(port)}
     b = s.start("node-b", erl_argv(env, NODE_B, ["-start_epmd", "false", "-kernel",
                 "inet_dist_use_interface", "{127,0,0,3}", *B_START]), e)
     wait_registered(port, "b", [b])
     return s.start("node-a", erl_argv(env, NODE_A, ["-start_epmd", "false", "-kernel",
-                   "inet_dist_use_interface", "{127,0,0,2}", *driver_args(env)]), e,
-                   pipe_stdout=True)
+                   "inet_dist_use_interface", "{127,0,0,2}", *driver_args(env)]),
+                   driver_env(env, e), pipe_stdout=True)
 
 
-def setup_distls(env: Env, s: Session) -> Proc:
+def distls_node_args(entry: str, ebin: Path) -> list[str]:
+    """The node side of the two entry points, exactly as docs/erlang.md documents them.
+    Nothing here assumes how the node then reaches distls (TCP today; -proto_dist may
+    move to a Unix socket): the benchmark only starts nodes with the documented flags."""
+    if entry == "proto_dist":
+        return ["-proto_dist", "distls", "-start_epmd", "false", "-pa", str(ebin)]
+    return ["-epmd_module", "distls_epmd", "-start_epmd", "false", "-kernel",
+            "inet_dist_use_interface", "{127,0,0,1}", "-pa", str(ebin)]
+
+
+def setup_distls(env: Env, s: Session, path: str) -> Proc:
     tls_port = free_port((IP_A, IP_B))
     pods = {}
     for pod, ip, node in (("a", IP_A, NODE_A), ("b", IP_B, NODE_B)):
@@ -353,18 +159,14 @@ def setup_distls(env: Env, s: Session) -> Proc:
             str(env.distls), "proxy", "--node", node, "--listen", f"{ip}:{tls_port}",
             "--peer-port", str(tls_port), "--epmd", f"127.0.0.1:{epmd_port}",
             "--admin", f"127.0.0.1:{admin_port}", "--cert", str(certs / "tls.crt"),
-            "--key", str(certs / "tls.key"), "--trust-bundle", str(certs / "ca.crt")])
+            "--key", str(certs / "tls.key"), "--trust-bundle", str(certs / "ca.crt"),
+            *env.distls_flags])
         pods[pod] = (proc, epmd_port, admin_port)
     for pod, (proc, _, admin) in pods.items():
         wait_for(f"distls-{pod} /healthz",
                  lambda admin=admin: http_status(f"http://127.0.0.1:{admin}/healthz") == 200,
                  procs=[proc])
-    # The two entry points of docs/erlang.md; the data path after the handshake is the same.
-    if env.entry == "proto_dist":
-        node_args = ["-proto_dist", "distls", "-start_epmd", "false", "-pa", str(env.distls_ebin)]
-    else:
-        node_args = ["-epmd_module", "distls_epmd", "-start_epmd", "false", "-kernel",
-                     "inet_dist_use_interface", "{127,0,0,1}", "-pa", str(env.distls_ebin)]
+    node_args = distls_node_args(DISTLS_ENTRY[path], env.distls_ebin)
     proc_b, epmd_b, admin_b = pods["b"]
     b = s.start("node-b", erl_argv(env, NODE_B, [*node_args, *B_START]),
                 {"ERL_EPMD_PORT": str(epmd_b)})
@@ -372,7 +174,7 @@ def setup_distls(env: Env, s: Session) -> Proc:
              lambda: http_status(f"http://127.0.0.1:{admin_b}/readyz") == 200, procs=[proc_b, b])
     proc_a, epmd_a, _ = pods["a"]
     return s.start("node-a", erl_argv(env, NODE_A, [*node_args, *driver_args(env)]),
-                   {"ERL_EPMD_PORT": str(epmd_a)}, pipe_stdout=True)
+                   driver_env(env, {"ERL_EPMD_PORT": str(epmd_a)}), pipe_stdout=True)
 
 
 def ssl_dist_optfile(certs: Path, out: Path) -> Path:
@@ -397,7 +199,7 @@ def ssl_dist_optfile(certs: Path, out: Path) -> Path:
     return out
 
 
-def setup_inet_tls_dist(env: Env, s: Session) -> Proc:
+def setup_inet_tls_dist(env: Env, s: Session, path: str) -> Proc:
     port = start_epmd(s)
     e = {"ERL_EPMD_PORT": str(port)}
 
@@ -409,7 +211,7 @@ def setup_inet_tls_dist(env: Env, s: Session) -> Proc:
     b = s.start("node-b", erl_argv(env, NODE_B, [*args("b", "{127,0,0,3}"), *B_START]), e)
     wait_registered(port, "b", [b])
     return s.start("node-a", erl_argv(env, NODE_A, [*args("a", "{127,0,0,2}"), *driver_args(env)]),
-                   e, pipe_stdout=True)
+                   driver_env(env, e), pipe_stdout=True)
 
 
 def stunnel_conf(path: Path, certs: Path, accept: str, connect: str, client: bool) -> Path:
@@ -443,7 +245,7 @@ def stunnel_conf(path: Path, certs: Path, accept: str, connect: str, client: boo
     return path
 
 
-def setup_stunnel(env: Env, s: Session) -> Proc:
+def setup_stunnel(env: Env, s: Session, path: str) -> Proc:
     if not env.stunnel:
         raise BenchError("stunnel4 not found on PATH")
     port = start_epmd(s)
@@ -466,11 +268,11 @@ def setup_stunnel(env: Env, s: Session) -> Proc:
     return s.start("node-a", erl_argv(env, NODE_A, [
         "-epmd_module", "bench_epmd", "-start_epmd", "false", "-kernel",
         "inet_dist_use_interface", "{127,0,0,1}", *driver_args(env)]),
-        {"BENCH_DIST_PORT": str(client_port)}, pipe_stdout=True)
+        driver_env(env, {"BENCH_DIST_PORT": str(client_port)}), pipe_stdout=True)
 
 
-SETUP = {"plain": setup_plain, "distls": setup_distls, "inet_tls_dist": setup_inet_tls_dist,
-         "stunnel": setup_stunnel}
+SETUP = {"plain": setup_plain, "distls": setup_distls, "distls-proto": setup_distls,
+         "inet_tls_dist": setup_inet_tls_dist, "stunnel": setup_stunnel}
 
 
 # ---------------------------------------------------------------------------
@@ -482,11 +284,34 @@ class RunResult:
     gbps: float
     rtt_median_us: float
     rtt_mean_us: float
-    rtt_p99_us: float
-    cpu_bulk: dict[str, float]  # process label -> % of one core over the timed bulk window
-    other_cpu: float | None  # % of one core used by everything else during that window
-    other_cpu_rtt: float | None  # the same over the timed round trips
+    rtt_quantiles_us: list[float]  # 1001 evenly spaced ranks, min to max
+    small_mps: dict[int, float]  # payload bytes -> messages per second
+    # phase ("bulk", "small64", ..., "rtt") -> process label -> % of one core
+    cpu: dict[str, dict[str, float]]
+    # phase -> % of one core used by everything outside the benchmark
+    other_cpu: dict[str, float | None]
+    # phase -> {"kernel threads": %, "irq+softirq": %}: kernel work that belongs to no
+    # process (much of it the loopback traffic's receive side), machine-wide
+    kernel_cpu: dict[str, dict[str, float]]
     log_findings: list[str]
+    # --perf: process label -> {"bulk": perf report, "rtt": syscalls etc. per round trip}
+    profile: dict[str, dict] = dataclasses.field(default_factory=dict)
+
+    def cpu_s_per_gb(self) -> dict[str, float]:
+        """CPU-seconds per GB of payload over the bulk window, by role."""
+        out: dict[str, float] = {}
+        for label, pct in self.cpu.get("bulk", {}).items():
+            if label in ROLES and self.gbps > 0:
+                role = ROLES[label]
+                out[role] = out.get(role, 0.0) + pct / 100.0 / self.gbps
+        return out
+
+    def kernel_s_per_gb(self) -> float | None:
+        k = self.kernel_cpu.get("bulk")
+        return sum(k.values()) / 100.0 / self.gbps if k and self.gbps > 0 else None
+
+    def loaded(self) -> bool:
+        return any((v or 0.0) > OTHER_LOAD_WARN for v in self.other_cpu.values())
 
 
 def read_lines(stream, q: queue.Queue, log: Path) -> None:
@@ -499,11 +324,16 @@ def read_lines(stream, q: queue.Queue, log: Path) -> None:
 
 
 def parse_kv(line: str) -> dict[str, int]:
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+    out = {}
+    for word in line.split()[2:]:
+        k, _, v = word.partition("=")
+        if v.isdigit():
+            out[k] = int(v)
+    return out
 
 
 def log_findings(s: Session) -> list[str]:
-    """distls warn/error lines and any stunnel/erl complaints, for the report."""
+    """distls warn/error lines, for the report."""
     found = []
     for p in s.procs:
         if not p.label.startswith("distls"):
@@ -515,32 +345,44 @@ def log_findings(s: Session) -> list[str]:
     return found
 
 
-def cpu_use(begin, end) -> tuple[dict[str, float], float | None]:
-    """% of one core per process group between two samples, and the % used by all
-    other processes (softirq work for our sockets can land there too: a few % is normal)."""
+def cpu_use(begin, end) -> tuple[dict[str, float], float | None, dict[str, float]]:
+    """% of one core per process group between two samples; the % used by all other
+    processes; and the kernel's own share (kernel threads, irq + softirq time), which
+    carries part of our loopback traffic and is not counted as other load."""
     if not begin or not end or end[0] <= begin[0]:
-        return {}, None
+        return {}, None, {}
     wall = end[0] - begin[0]
     if wall < 0.25:  # a few clock ticks (usually 10 ms each): too coarse to say anything
-        return {}, None
-    cpu = {label: 100.0 * (end[1][label] - begin[1][label]) / CLK_TCK / wall for label in begin[1]}
-    other = max(0.0, 100.0 * (end[2] - begin[2]) / CLK_TCK / wall - sum(cpu.values()))
-    return cpu, other
+        return {}, None, {}
+    pct = lambda a, b: 100.0 * (b - a) / CLK_TCK / wall
+    cpu = {label: pct(begin[1][label], end[1][label]) for label in begin[1] if label != KTHREADS}
+    kernel = {KTHREADS: pct(begin[1][KTHREADS], end[1][KTHREADS]),
+              "irq+softirq": pct(begin[2][1], end[2][1])}
+    other = max(0.0, pct(begin[2][0], end[2][0]) - sum(cpu.values()) - sum(kernel.values()))
+    return cpu, other, kernel
 
 
 def run_once(path: str, env: Env, work: Path) -> RunResult:
     s = Session(work)
+    if env.perf_dir:
+        env = dataclasses.replace(env, sync_dir=work / "sync")
+        env.sync_dir.mkdir()
     try:
-        driver = SETUP[path](env, s)
+        driver = SETUP[path](env, s, path)
         q: queue.Queue = queue.Queue()
         threading.Thread(target=read_lines, args=(driver.popen.stdout, q, work / "node-a.stdout"),
                          daemon=True).start()
         budget = (READY_TIMEOUT + WARMUP_MS / 1000 + env.seconds + 30
+                  + len(env.small_sizes) * (env.small_seconds + 30)
                   + (env.pingpongs + WARMUP_PINGS) * 0.002 + 60)
         deadline = time.monotonic() + budget
         pgids = {p.label: p.pgid for p in s.procs}
         bulk = rtt = None
+        quantiles: list[float] = []
+        small: dict[int, float] = {}
+        small_all: dict[int, int] = {}
         samples: dict[str, tuple] = {}  # phase -> (time, ticks per process group, busy ticks)
+        prof = Profiler(env.perf_dir, work.name, s.procs) if env.perf_dir else None
         while True:
             try:
                 line = q.get(timeout=max(0.1, deadline - time.monotonic()))
@@ -552,12 +394,26 @@ def run_once(path: str, env: Env, work: Path) -> RunResult:
                 continue
             word = line.split()[1]
             if word == "phase":
-                samples[line.split()[2]] = (time.monotonic(), cpu_ticks_by_group(pgids),
-                                            system_busy_ticks())
+                phase = line.split()[2]
+                if phase.endswith("_ready"):  # only with --perf: attach, then let it go on
+                    name = phase[: -len("_ready")]
+                    prof.phase(f"{name}_begin")
+                    time.sleep(0.5)  # perf attaches in well under this
+                    (env.sync_dir / f"go-{name}").touch()
+                    continue
+                if prof and phase.endswith("_end"):
+                    prof.phase(phase)  # stop the profiler before sampling: its exit costs CPU
+                samples[phase] = (time.monotonic(), cpu_ticks_by_group(pgids), system_ticks())
             elif word == "bulk":
                 bulk = parse_kv(line)
+            elif word == "small":
+                kv = parse_kv(line)
+                small[kv["size"]] = kv["msgs"] / (kv["ns"] / 1e9)
+                small_all[kv["size"]] = kv.get("all", 0)
             elif word == "rtt":
                 rtt = parse_kv(line)
+            elif word == "rtt_quantiles":
+                quantiles = [int(x) / 1000 for x in line.split("=", 1)[1].split(",")]
             elif word == "error":
                 raise BenchError(f"node-a: {line}")
             elif word == "done":
@@ -565,87 +421,108 @@ def run_once(path: str, env: Env, work: Path) -> RunResult:
         if bulk is None or rtt is None:
             driver.popen.wait(timeout=10)
             raise BenchError(f"node-a exited (status {driver.popen.returncode}) without results")
-        cpu, other = cpu_use(samples.get("bulk_begin"), samples.get("bulk_end"))
-        _, other_rtt = cpu_use(samples.get("rtt_begin"), samples.get("rtt_end"))
+        cpu, other, kernel = {}, {}, {}
+        phases = ["bulk", *(f"small{n}" for n in env.small_sizes), "rtt"]
+        for phase in phases:
+            c, o, k = cpu_use(samples.get(f"{phase}_begin"), samples.get(f"{phase}_end"))
+            cpu[phase], other[phase], kernel[phase] = c, o, k
         for p in s.procs:
             if p is not driver and not p.running():
                 raise BenchError(f"{p.label} died during the run (status {p.popen.returncode})")
         return RunResult(gbps=bulk["bytes"] / bulk["ns"], rtt_median_us=rtt["median_ns"] / 1000,
-                         rtt_mean_us=rtt["mean_ns"] / 1000, rtt_p99_us=rtt["p99_ns"] / 1000,
-                         cpu_bulk=cpu, other_cpu=other, other_cpu_rtt=other_rtt,
-                         log_findings=log_findings(s))
+                         rtt_mean_us=rtt["mean_ns"] / 1000, rtt_quantiles_us=quantiles,
+                         small_mps=small, cpu=cpu, other_cpu=other, kernel_cpu=kernel,
+                         log_findings=log_findings(s),
+                         profile=prof.results(env.pingpongs, small_all,
+                                              bulk.get("all", 0) * MSG_BYTES) if prof else {})
     finally:
+        if prof:
+            prof.abort()
         s.close()
 
 
-def describe_failure(path: str, work: Path, err: BaseException) -> str:
-    parts = [f"{path}: {err}"]
-    for log in sorted(work.glob("*.log")) + sorted(work.glob("*.stdout")):
-        parts.append(f"--- {log} (last {LOG_TAIL_LINES} lines)\n{tail(log)}")
-    return "\n".join(parts)
+class Profiler:
+    """--perf: during bulk, `perf record -e cpu-clock -g` of each sidecar (where its CPU
+    goes: kernel, libcrypto, libssl, distls); during the round trips and each
+    small-message stream, `perf stat` of the syscalls and context switches of every
+    process of the path (what one round trip or one message costs in kernel crossings
+    and wake-ups). Both perturb the numbers of the run they profile, so profiled runs
+    are for the profile, not for the table."""
+
+    SIDECARS = ("distls-a", "distls-b", "stunnel-a", "stunnel-b")
+
+    def __init__(self, outdir: Path, run: str, procs: list[Proc]) -> None:
+        self.outdir, self.run = outdir, run
+        self.procs = {p.label: p for p in procs if p.label != "epmd"}
+        self.records: dict[str, PerfRecord] = {}
+        self.stats: dict[str, PerfStat] = {}
+        self.rtt: dict[str, dict[str, float]] = {}
+        self.small: dict[int, dict[str, dict[str, float]]] = {}  # size -> label -> counts
+        self.bulk: dict[str, dict[str, float]] = {}
+
+    def phase(self, phase: str) -> None:
+        if phase == "bulk_begin" and not self.records:
+            for label, p in self.procs.items():
+                if label in self.SIDECARS:
+                    self.records[label] = PerfRecord(p.pid, self.outdir / f"{self.run}-{label}-bulk.data")
+        if phase == "bulk_end":
+            for r in self.records.values():
+                if r.popen.poll() is None:
+                    r.stop()
+        if phase.endswith("_begin") and not self.stats:
+            name = phase[: -len("_begin")]
+            for label, p in self.procs.items():
+                self.stats[label] = PerfStat(p.pid, self.outdir / f"{self.run}-{label}-{name}.stat")
+        elif phase.endswith("_end") and self.stats:
+            counts = {label: st.stop() for label, st in self.stats.items()}
+            self.stats = {}
+            if phase == "rtt_end":
+                self.rtt = counts
+            elif phase == "bulk_end":
+                self.bulk = counts
+            elif phase.startswith("small"):
+                self.small[int(phase[len("small"): -len("_end")])] = counts
+
+    def abort(self) -> None:
+        for r in self.records.values():
+            if r.popen.poll() is None:
+                r.stop()
+        for st in self.stats.values():
+            if st.popen.poll() is None:
+                st.stop()
+
+    def results(self, pingpongs: int, small_all: dict[int, int], bulk_bytes: int) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        if bulk_bytes:
+            for label, counts in self.bulk.items():
+                out.setdefault(label, {})["bulk_per_mib"] = {
+                    k: v * 2**20 / bulk_bytes for k, v in counts.items() if k != "cpu-clock"}
+        for size, by_label in self.small.items():
+            n = small_all.get(size)
+            for label, counts in by_label.items():
+                if n:
+                    out.setdefault(label, {}).setdefault("per_message", {})[size] = {
+                        k: v / n for k, v in counts.items() if k != "cpu-clock"}
+                    if "cpu-clock" in counts:
+                        out[label]["per_message"][size]["cpu_us"] = counts["cpu-clock"] * 1000 / n
+        for label, r in self.records.items():
+            out.setdefault(label, {})["bulk"] = perf_report(r.out)
+        for label, counts in self.rtt.items():
+            out.setdefault(label, {})["rtt_per_round_trip"] = {
+                k: v / pingpongs for k, v in counts.items() if k != "cpu-clock"}
+            if "cpu-clock" in counts:  # perf stat reports it in ms
+                out[label]["rtt_cpu_us_per_round_trip"] = counts["cpu-clock"] * 1000 / pingpongs
+        return out
 
 
 # ---------------------------------------------------------------------------
-# Preparation: modules, certificates, machine facts
+# Preparation
 # ---------------------------------------------------------------------------
-
-def compile_modules(out: Path) -> Path:
-    ebin = out / "ebin"
-    ebin.mkdir()
-    srcs = sorted(str(p) for p in (REPO_ROOT / "bench" / "erl").glob("*.erl"))
-    r = subprocess.run(["erlc", "-o", str(ebin), *srcs], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise BenchError(f"erlc failed:\n{r.stdout}{r.stderr}")
-    return ebin
-
 
 def make_certs(distls: Path, out: Path) -> dict[str, Path]:
-    ca = out / "ca"
-    certs = {}
-    steps = [[str(distls), "ca", "init", "--out", str(ca)]]
-    for pod, node in (("a", NODE_A), ("b", NODE_B)):
-        certs[pod] = out / f"pod-{pod}"
-        steps.append([str(distls), "ca", "issue", "--ca-dir", str(ca), "--node", node,
-                      "--out", str(certs[pod])])
-    for argv in steps:
-        r = subprocess.run(argv, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise BenchError(f"{' '.join(argv)} failed: {r.stdout}{r.stderr}")
-    return certs
-
-
-def machine_facts(distls: Path, stunnel: str | None) -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    otp = command_output(["erl", "-noshell", "-eval",
-                          'io:format("~s (erts ~s, crypto linked to ~s)", '
-                          '[begin {ok, V} = file:read_file(filename:join([code:root_dir(), '
-                          '"releases", erlang:system_info(otp_release), "OTP_VERSION"])), '
-                          'string:trim(V) end, erlang:system_info(version), '
-                          'case crypto:info_lib() of [{_, _, L} | _] -> L end]), halt().'])
-    return {
-        "nproc": str(len(os.sched_getaffinity(0))),
-        "cpu": cpu,
-        "kernel": f"{platform.system()} {platform.release()}",
-        "otp": otp,
-        "openssl": command_output(["openssl", "version"]),
-        "distls": command_output([str(distls), "version"]),
-        "stunnel": command_output([stunnel, "-version"]).splitlines()[1] if stunnel else "absent",
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "?"
+    ca = make_ca(distls, out)
+    return {pod: issue_cert(distls, ca, node, out / f"pod-{pod}")
+            for pod, node in (("a", NODE_A), ("b", NODE_B))}
 
 
 # ---------------------------------------------------------------------------
@@ -656,13 +533,21 @@ def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
+def quantile(qs: list[float], p: float) -> float:
+    """The p-quantile (0..1) from the driver's 1001 evenly spaced ranks."""
+    return qs[round(p * (len(qs) - 1))]
+
+
+RTT_PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p99.9", 0.999))
+
+
 def summarize(paths: list[str], results: dict[str, list[RunResult]]):
     rows = {}
     for path in paths:
         rs = results[path]
         if not rs:
             continue
-        rows[path] = {
+        row = {
             "gbps": median([r.gbps for r in rs]),
             "gbps_min": min(r.gbps for r in rs),
             "gbps_max": max(r.gbps for r in rs),
@@ -672,10 +557,32 @@ def summarize(paths: list[str], results: dict[str, list[RunResult]]):
             "rtt_mean": median([r.rtt_mean_us for r in rs]),
             "runs": len(rs),
         }
+        with_q = [r for r in rs if r.rtt_quantiles_us]
+        for name, p in RTT_PERCENTILES:
+            row[name] = median([quantile(r.rtt_quantiles_us, p) for r in with_q]) if with_q else None
+        row["small"] = {}
+        for size in sorted({n for r in rs for n in r.small_mps}):
+            vals = [r.small_mps[size] for r in rs if size in r.small_mps]
+            row["small"][size] = {"mps": median(vals), "min": min(vals), "max": max(vals)}
+        per = [r.cpu_s_per_gb() for r in rs if r.cpu_s_per_gb()]
+        if per:
+            roles = [role for role in ROLE_ORDER if any(role in p for p in per)]
+            row["cpu_per_gb"] = {role: median([p.get(role, 0.0) for p in per]) for role in roles}
+            totals = [sum(p.values()) for p in per]
+            row["cpu_per_gb_total"] = median(totals)
+            row["cpu_per_gb_total_min"], row["cpu_per_gb_total_max"] = min(totals), max(totals)
+            others = [r.other_cpu.get("bulk") for r in rs if r.other_cpu.get("bulk") is not None]
+            row["other_bulk"] = median(others) if others else None
+            kern = [r.kernel_s_per_gb() for r in rs if r.kernel_s_per_gb() is not None]
+            row["kernel_s_per_gb"] = median(kern) if kern else None
+        rows[path] = row
     plain = rows.get("plain")
     for row in rows.values():
         row["ratio"] = row["gbps"] / plain["gbps"] if plain else None
         row["overhead"] = row["rtt"] - plain["rtt"] if plain else None
+        for size, v in row["small"].items():
+            base = plain["small"].get(size) if plain else None
+            v["ratio"] = v["mps"] / base["mps"] if base else None
     return rows
 
 
@@ -684,51 +591,109 @@ def fmt(x, spec: str) -> str:
 
 
 def table_lines(paths: list[str], rows: dict) -> list[str]:
-    out = ["| path | throughput GB/s | range | × plain | RTT median µs | range | RTT mean µs "
-           "| RTT overhead µs | runs |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out = ["| path | bulk GB/s | range | × plain | RTT p50 µs | range | p90 | p99 | p99.9 "
+           "| RTT overhead µs (p50) | runs |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for path in paths:
         r = rows.get(path)
         if r is None:
-            out.append(f"| {path} | not measured | | | | | | | 0 |")
+            out.append(f"| {path} | not measured | | | | | | | | | 0 |")
             continue
         out.append(
             f"| {path} | {r['gbps']:.3f} | {r['gbps_min']:.3f}–{r['gbps_max']:.3f} "
             f"| {fmt(r['ratio'], '.1%')} | {r['rtt']:.1f} | {r['rtt_min']:.1f}–{r['rtt_max']:.1f} "
-            f"| {r['rtt_mean']:.1f} | {fmt(r['overhead'], '+.1f')} | {r['runs']} |")
+            f"| {fmt(r['p90'], '.1f')} | {fmt(r['p99'], '.1f')} | {fmt(r['p99.9'], '.1f')} "
+            f"| {fmt(r['overhead'], '+.1f')} | {r['runs']} |")
     return out
 
 
+def small_table_lines(paths: list[str], rows: dict, sizes: tuple[int, ...]) -> list[str]:
+    if not sizes:
+        return []
+    head = "| path | " + " | ".join(f"{size_label(n)} msgs/s | × plain" for n in sizes) + " |"
+    out = [head, "| --- |" + " ---: | ---: |" * len(sizes)]
+    for path in paths:
+        r = rows.get(path)
+        if r is None:
+            continue
+        cells = []
+        for n in sizes:
+            v = r["small"].get(n)
+            cells += [f"{v['mps'] / 1000:.0f} k ({v['min'] / 1000:.0f}–{v['max'] / 1000:.0f})"
+                      if v else "—", fmt(v and v["ratio"], ".1%")]
+        out.append(f"| {path} | " + " | ".join(cells) + " |")
+    return out
+
+
+def cpu_table_lines(paths: list[str], rows: dict) -> list[str]:
+    out = ["| path | " + " | ".join(ROLE_ORDER) + " | whole path | range | kernel, no process "
+           "| other load |",
+           "| --- |" + " ---: |" * (len(ROLE_ORDER) + 4)]
+    for path in paths:
+        r = rows.get(path)
+        if r is None or "cpu_per_gb" not in r:
+            continue
+        cells = [fmt(r["cpu_per_gb"].get(role), ".2f") for role in ROLE_ORDER]
+        out.append(f"| {path} | " + " | ".join(cells)
+                   + f" | {r['cpu_per_gb_total']:.2f} | {r['cpu_per_gb_total_min']:.2f}–"
+                   f"{r['cpu_per_gb_total_max']:.2f} | {fmt(r['kernel_s_per_gb'], '.2f')} "
+                   f"| {fmt(r['other_bulk'], '.0f')}% |")
+    return out
+
+
+def size_label(n: int) -> str:
+    return f"{n // 1024} KiB" if n >= 1024 and n % 1024 == 0 else f"{n} B"
+
+
 def target_lines(rows: dict) -> list[str]:
-    d, p, st = rows.get("distls"), rows.get("plain"), rows.get("stunnel")
-    if d and p:
-        ok = d["ratio"] >= TARGET_THROUGHPUT_RATIO
-        t1 = (f"{'PASS' if ok else 'MISS'}  distls throughput {d['ratio']:.1%} of plain "
-              f"(target >= {TARGET_THROUGHPUT_RATIO:.0%})")
-    else:
-        t1 = "n/a   distls throughput vs plain: a path was not measured"
-    if d and p and st:
-        limit = TARGET_RTT_OVERHEAD_SHARE * st["overhead"]
-        ok = d["overhead"] <= limit
-        t2 = (f"{'PASS' if ok else 'MISS'}  distls RTT overhead {d['overhead']:+.1f} µs vs stunnel "
-              f"{st['overhead']:+.1f} µs (target <= half: {limit:+.1f} µs)")
-    else:
-        t2 = "n/a   distls RTT overhead vs stunnel: a path was not measured"
-    return [t1, t2]
+    out = []
+    p, st, otp = rows.get("plain"), rows.get("stunnel"), rows.get("inet_tls_dist")
+    for name in DISTLS_ENTRY:
+        d = rows.get(name)
+        if not d:
+            continue
+        if p:
+            ok = d["ratio"] >= TARGET_THROUGHPUT_RATIO
+            out.append(f"{'PASS' if ok else 'MISS'}  {name}: bulk throughput {d['ratio']:.1%} of "
+                       f"plain (target >= {TARGET_THROUGHPUT_RATIO:.0%})")
+        if p and st and otp:
+            limit = min(TARGET_RTT_OVERHEAD_SHARE * st["overhead"], otp["overhead"])
+            ok = d["overhead"] <= limit
+            out.append(f"{'PASS' if ok else 'MISS'}  {name}: RTT overhead {d['overhead']:+.1f} µs; "
+                       f"stunnel {st['overhead']:+.1f}, inet_tls_dist {otp['overhead']:+.1f} "
+                       f"(target <= half of stunnel's and <= inet_tls_dist's: {limit:+.1f} µs)")
+        if "cpu_per_gb_total" in d:
+            ok = d["cpu_per_gb_total"] <= TARGET_CPU_PER_GB
+            out.append(f"{'PASS' if ok else 'MISS'}  {name}: whole path "
+                       f"{d['cpu_per_gb_total']:.2f} CPU-s/GB (target <= {TARGET_CPU_PER_GB})")
+        for size, v in sorted(d["small"].items()):
+            rivals = {k: rows[k]["small"].get(size) for k in ("stunnel", "inet_tls_dist")
+                      if k in rows and rows[k]["small"].get(size)}
+            if not rivals:
+                continue
+            ok = all(v["mps"] > r["mps"] for r in rivals.values())
+            vs = ", ".join(f"{k} {r['mps'] / 1000:.0f} k" for k, r in rivals.items())
+            out.append(f"{'PASS' if ok else 'MISS'}  {name}: {size_label(size)} messages "
+                       f"{v['mps'] / 1000:.0f} k/s ({fmt(v['ratio'], '.1%')} of plain), ahead of "
+                       f"{vs}")
+    return out or ["n/a   a path the targets compare with was not measured"]
 
 
 def cpu_lines(paths: list[str], results: dict[str, list[RunResult]]) -> list[str]:
     """Median CPU use of each process over the timed bulk window (100% = one core)."""
     out = []
     for path in paths:
-        rs = [r for r in results[path] if r.cpu_bulk]
+        rs = [r for r in results[path] if r.cpu.get("bulk")]
         if not rs:
             continue
-        labels = [l for l in rs[0].cpu_bulk if l != "epmd"]
-        parts = [f"{l} {median([r.cpu_bulk.get(l, 0.0) for r in rs]):.0f}%" for l in labels]
-        others = [r.other_cpu for r in rs if r.other_cpu is not None]
+        labels = [l for l in rs[0].cpu["bulk"] if l != "epmd"]
+        parts = [f"{l} {median([r.cpu['bulk'].get(l, 0.0) for r in rs]):.0f}%" for l in labels]
+        kern = [sum(r.kernel_cpu["bulk"].values()) for r in rs if r.kernel_cpu.get("bulk")]
+        if kern:
+            parts.append(f"kernel threads + softirq {median(kern):.0f}%")
+        others = [r.other_cpu["bulk"] for r in rs if r.other_cpu.get("bulk") is not None]
         if others:
-            parts.append(f"everything else {median(others):.0f}%")
+            parts.append(f"other processes {median(others):.0f}%")
         out.append(f"{path}: " + ", ".join(parts))
     return out
 
@@ -738,7 +703,7 @@ OTHER_LOAD_WARN = 25.0  # % of one core used by others in a timed window
 
 def load_warning(results: dict[str, list[RunResult]]) -> str | None:
     loaded = [f"{path} run {i + 1}" for path, rs in results.items() for i, r in enumerate(rs)
-              if max(r.other_cpu or 0.0, r.other_cpu_rtt or 0.0) > OTHER_LOAD_WARN]
+              if r.loaded()]
     if not loaded:
         return None
     return (f"{len(loaded)} run(s) measured while other processes used > {OTHER_LOAD_WARN:.0f}% "
@@ -746,26 +711,80 @@ def load_warning(results: dict[str, list[RunResult]]) -> str | None:
             "and round trips, so compare with care (--settle helps)")
 
 
-def write_markdown(file: Path, args, paths, rows, results, facts, loads, notes) -> None:
-    lines = ["# distls data-path benchmark", "",
-             f"`bench/run.py {shlex.join(args.argv)}`".replace("`bench/run.py `", "`bench/run.py`")
-             + f" (runs {args.runs}, bulk {args.seconds:g} s, {args.pingpongs} round trips)"
-             + f"; A = `{NODE_A}` sends to B = `{NODE_B}`; 64 KiB binaries for bulk; "
-             "median of the runs.", ""]
-    lines += table_lines(paths, rows)
+def report_lines(args, paths, rows, results) -> list[str]:
+    lines = table_lines(paths, rows)
+    if args.small_sizes:
+        lines += ["", "Small messages, pipelined (messages per second, median and range of the runs):",
+                  ""] + small_table_lines(paths, rows, args.small_sizes)
+    lines += ["", "CPU-seconds per GB of payload during bulk, by process (median of the runs; "
+              "whole path = both nodes and both sidecars; kernel, no process = kernel threads "
+              "and irq/softirq time, machine-wide, not in the whole path; other load = % of a "
+              "core used by processes outside the benchmark):", ""] + cpu_table_lines(paths, rows)
     lines += ["", "Targets:", ""] + [f"- {t}" for t in target_lines(rows)]
     if warning := load_warning(results):
         lines += ["", f"Warning: {warning}."]
+    return lines
+
+
+def profile_lines(paths: list[str], results: dict[str, list[RunResult]]) -> list[str]:
+    """--perf: the first run of each path's profile, as text."""
+    out = []
+    for path in paths:
+        prof = next((r.profile for r in results[path] if r.profile), None)
+        if not prof:
+            continue
+        out.append(f"{path}:")
+        for label in sorted(prof):
+            p = prof[label]
+            if "bulk_per_mib" in p:
+                c = p["bulk_per_mib"]
+                calls = ", ".join(f"{k} {v:.1f}" for k, v in sorted(c.items(), key=lambda kv: -kv[1])
+                                  if k not in ("syscalls", "context-switches") and v >= 0.05)
+                out.append(f"  {label} per MiB of bulk: {c.get('syscalls', 0):.1f} syscalls ({calls}), "
+                           f"{c.get('context-switches', 0):.1f} context switches")
+            if "bulk" in p:
+                dso = ", ".join(f"{name} {pct:.0f}%" for pct, name in p["bulk"]["dso"][:6])
+                out.append(f"  {label} during bulk, CPU by DSO: {dso}")
+                for pct, sym in p["bulk"]["symbols"][:8]:
+                    out.append(f"      {pct:5.1f}%  {sym}")
+            if "rtt_per_round_trip" in p:
+                c = p["rtt_per_round_trip"]
+                calls = ", ".join(f"{k} {v:.1f}" for k, v in sorted(c.items(), key=lambda kv: -kv[1])
+                                  if k not in ("syscalls", "context-switches") and v >= 0.05)
+                out.append(f"  {label} per round trip: {c.get('syscalls', 0):.1f} syscalls ({calls}), "
+                           f"{c.get('context-switches', 0):.1f} context switches, "
+                           f"{p.get('rtt_cpu_us_per_round_trip', 0):.1f} µs CPU")
+            for size, c in sorted(p.get("per_message", {}).items()):
+                calls = ", ".join(f"{k} {v:.3f}" for k, v in sorted(c.items(), key=lambda kv: -kv[1])
+                                  if k not in ("syscalls", "context-switches", "cpu_us") and v >= 0.005)
+                out.append(f"  {label} per {size_label(size)} message: {c.get('syscalls', 0):.3f} syscalls "
+                           f"({calls}), {c.get('context-switches', 0):.3f} context switches, "
+                           f"{c.get('cpu_us', 0):.2f} µs CPU")
+    return out
+
+
+def write_markdown(file: Path, args, paths, rows, results, facts, loads, notes) -> None:
+    lines = ["# distls data-path benchmark", "",
+             f"`bench/run.py {shlex.join(args.argv)}`".replace("`bench/run.py `", "`bench/run.py`")
+             + f" (runs {args.runs}, bulk {args.seconds:g} s, small messages "
+             f"{args.small_seconds:g} s per size, {args.pingpongs} round trips)"
+             + f"; A = `{NODE_A}` sends to B = `{NODE_B}`; 64 KiB binaries for bulk; "
+             "median of the runs.", ""]
+    lines += report_lines(args, paths, rows, results)
     lines += ["", "CPU during the timed bulk window (median over runs, 100% = one core):", ""]
     lines += [f"- {c}" for c in cpu_lines(paths, results)]
     lines += ["", "Per run: GB/s / RTT median µs (other load: CPU used by processes outside "
               "the benchmark during the bulk / round-trip window, % of one core):", ""]
     for path in paths:
         runs = ", ".join(f"{r.gbps:.3f} / {r.rtt_median_us:.1f}"
-                         + (f" (other load {r.other_cpu:.0f}% / {r.other_cpu_rtt:.0f}%)"
-                            if r.other_cpu is not None and r.other_cpu_rtt is not None else "")
+                         + (f" (other load {r.other_cpu['bulk']:.0f}% / {r.other_cpu['rtt']:.0f}%)"
+                            if r.other_cpu.get("bulk") is not None
+                            and r.other_cpu.get("rtt") is not None else "")
                          for r in results[path])
         lines.append(f"- {path}: {runs or 'none'}")
+    if prof := profile_lines(paths, results):
+        lines += ["", "Profile (--perf; profiled runs are slower than unprofiled ones):", "", "```"]
+        lines += prof + ["```"]
     lines += ["", "Machine:", ""]
     lines += [f"- {k}: {v}" for k, v in facts.items()]
     lines.append(f"- load average at start / end: {loads[0]} / {loads[1]}")
@@ -774,13 +793,26 @@ def write_markdown(file: Path, args, paths, rows, results, facts, loads, notes) 
     file.write_text("\n".join(lines) + "\n")
 
 
+def json_report(args, paths, rows, results, facts, loads) -> dict:
+    return {
+        "kind": "run",
+        "argv": args.argv,
+        "paths": paths,
+        "small_sizes": list(args.small_sizes),
+        "bulk_bytes": MSG_BYTES,
+        "summary": {p: {**r, "small": {str(k): v for k, v in r["small"].items()}}
+                    for p, r in rows.items()},
+        "runs": {p: [{**dataclasses.asdict(r), "cpu_s_per_gb": r.cpu_s_per_gb(),
+                      "small_mps": {str(k): v for k, v in r.small_mps.items()}}
+                     for r in results[p]] for p in paths},
+        "machine": facts,
+        "load": loads,
+    }
+
+
 # ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
-
-def is_loaded(r: RunResult) -> bool:
-    return max(r.other_cpu or 0.0, r.other_cpu_rtt or 0.0) > OTHER_LOAD_WARN
-
 
 def measure(path: str, run: int, env: Env, work: Path, args, notes: list[str]) -> RunResult | None:
     """One run of one path, repeated (--retry-loaded) while other processes loaded the
@@ -800,15 +832,15 @@ def measure(path: str, run: int, env: Env, work: Path, args, notes: list[str]) -
             print(describe_failure(path, rundir, e), file=sys.stderr, flush=True)
             notes.append(f"run {run} of {path} failed: {e}")
             return None
-        cpu = ", ".join(f"{k} {v:.0f}%" for k, v in r.cpu_bulk.items() if k != "epmd")
-        if r.other_cpu is not None:
-            cpu += f"; other {r.other_cpu:.0f}%"
-        if r.other_cpu_rtt is not None:
-            cpu += f"; other load in RTT {r.other_cpu_rtt:.0f}%"
-        retry = is_loaded(r) and attempt < args.retry_loaded
-        print(f"run {run} {path:<13} {r.gbps:7.3f} GB/s  RTT median {r.rtt_median_us:7.1f} µs"
-              f"  mean {r.rtt_mean_us:7.1f} µs  ({time.monotonic() - t0:.1f} s; "
-              f"CPU in bulk: {cpu}){'  -> loaded, measuring again' if retry else ''}", flush=True)
+        cpu = ", ".join(f"{k} {v:.0f}%" for k, v in r.cpu.get("bulk", {}).items() if k != "epmd")
+        others = [f"{ph} {v:.0f}%" for ph, v in r.other_cpu.items() if v is not None and v > 5]
+        if others:
+            cpu += "; other load " + ", ".join(others)
+        small = " ".join(f"{size_label(n)} {v / 1000:.0f}k/s" for n, v in sorted(r.small_mps.items()))
+        retry = r.loaded() and attempt < args.retry_loaded
+        print(f"run {run} {path:<13} {r.gbps:6.3f} GB/s  RTT p50 {r.rtt_median_us:6.1f} µs  "
+              f"{small}  ({time.monotonic() - t0:.1f} s; CPU in bulk: {cpu})"
+              f"{'  -> loaded, measuring again' if retry else ''}", flush=True)
         if not retry:
             return r
     return None  # not reached: the last attempt always returns
@@ -821,64 +853,71 @@ def parse_args(argv: list[str]):
     ap.add_argument("--runs", type=int, default=3, help="runs per path; the median is reported [3]")
     ap.add_argument("--seconds", type=float, default=3.0,
                     help="timed bulk transfer per run, after a 0.5 s warm-up [3]")
+    ap.add_argument("--small-seconds", type=float, default=1.0,
+                    help="timed stream per small-message size per run, after 0.3 s [1]")
+    ap.add_argument("--small-sizes", default=",".join(str(n) for n in SMALL_SIZES),
+                    help="payload bytes of the small-message streams, or 'none' [64,256,1024]")
     ap.add_argument("--pingpongs", type=int, default=20000,
                     help=f"timed round trips per run, after {WARMUP_PINGS} warm-up ones [20000]")
     ap.add_argument("--paths", default=",".join(PATHS),
                     help=f"comma-separated subset of {','.join(PATHS)} [all]")
-    ap.add_argument("--markdown", type=Path, help="also write the table and machine facts here")
+    ap.add_argument("--markdown", type=Path, help="also write the tables and machine facts here")
+    ap.add_argument("--json", type=Path, help="also write every number (and the RTT quantiles) here")
+    ap.add_argument("--plot", type=Path, metavar="DIR",
+                    help="write PNG charts (throughput by size, RTT CDF, CPU per GB) and "
+                         "run.json into DIR (needs python3-matplotlib)")
     ap.add_argument("--erl-flags", default="",
                     help="extra emulator flags for every node, e.g. '+sbwt none' [none]")
+    ap.add_argument("--distls-flags", default="",
+                    help="extra `distls proxy` flags for every distls, e.g. '--threads 2' [none]")
     ap.add_argument("--settle", type=float, default=0.0, metavar="SECONDS",
                     help="before each run, wait up to this long for the machine to be <25%% busy, "
                          "so other work (a compile) does not skew one path [0: off]")
     ap.add_argument("--retry-loaded", type=int, default=0, metavar="N",
                     help="measure a run again, up to N times, when other processes used more "
                          f"than {OTHER_LOAD_WARN:.0f}%% of a core during it [0]")
+    ap.add_argument("--perf", type=Path, metavar="DIR",
+                    help="profile with perf into DIR: cpu-clock samples of each sidecar during "
+                         "bulk, syscalls and context switches of every process per round trip "
+                         "(profiled runs are slower: use them for the profile, not the table)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, certs)")
-    ap.add_argument("--entry", choices=ENTRY_BEAMS, default="epmd_module",
-                    help="how the distls path's nodes reach distls: -epmd_module distls_epmd "
-                         "or -proto_dist distls [epmd_module]")
     args = ap.parse_args(argv)
-    args.argv = []  # for the report: the command line without --markdown and its file
+    args.argv = []  # for the report: the command line without output files
     skip = False
     for a in argv:
-        if not skip and not a.startswith("--markdown"):
+        if not skip and not a.split("=")[0] in ("--markdown", "--json", "--plot", "--perf"):
             args.argv.append(a)
-        skip = a == "--markdown"
+        skip = a in ("--markdown", "--json", "--plot", "--perf")
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     bad = [p for p in paths if p not in PATHS]
     if bad or not paths:
         ap.error(f"--paths: unknown {bad}; choose from {','.join(PATHS)}")
-    if args.runs < 1 or args.seconds <= 0 or args.pingpongs < 1 or args.retry_loaded < 0:
-        ap.error("--runs, --seconds and --pingpongs must be positive, --retry-loaded >= 0")
+    try:
+        args.small_sizes = tuple(int(x) for x in args.small_sizes.split(",")
+                                 if x.strip() and x.strip() != "none")
+    except ValueError:
+        ap.error("--small-sizes: comma-separated byte counts, or 'none'")
+    if (args.runs < 1 or args.seconds <= 0 or args.small_seconds <= 0 or args.pingpongs < 1
+            or args.retry_loaded < 0 or any(n < 1 for n in args.small_sizes)):
+        ap.error("--runs, --seconds, --small-seconds, --small-sizes and --pingpongs must be "
+                 "positive, --retry-loaded >= 0")
     return args, paths
 
 
 def main(argv: list[str]) -> int:
     args, paths = parse_args(argv)
-    build = args.build if args.build.is_absolute() else (Path.cwd() / args.build)
-    distls = build / "distls"
-    distls_ebin = build / "ebin"
-    # Needed even without the distls path: every TLS path uses certificates from `distls ca`.
-    if not os.access(distls, os.X_OK):
-        print(f"distls binary not found at {distls} (--build)", file=sys.stderr)
-        return 2
-    beam = ENTRY_BEAMS[args.entry]
-    if "distls" in paths and not (distls_ebin / beam).exists():
-        print(f"{distls_ebin}/{beam} not found (--build)", file=sys.stderr)
-        return 2
-    for tool in ("erl", "erlc", "epmd"):
-        if not shutil.which(tool):
-            print(f"{tool} not found on PATH", file=sys.stderr)
-            return 2
+    beams = tuple(ENTRY_BEAMS[DISTLS_ENTRY[p]] for p in paths if p in DISTLS_ENTRY)
+    # Needed even without a distls path: every TLS path uses certificates from `distls ca`.
+    distls, distls_ebin = find_build(args.build, beams)
+    need_tools("erl", "erlc", "epmd")
     stunnel = shutil.which("stunnel4") or shutil.which("stunnel")
-
-    # SIGTERM/SIGHUP take the same way out as Ctrl-C: through every finally.
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    if args.perf:
+        if why := perf_usable():
+            print(f"--perf: {why}", file=sys.stderr)
+            return 2
+        args.perf = args.perf.resolve()
+        args.perf.mkdir(parents=True, exist_ok=True)
+    install_signal_handlers()
 
     work = Path(tempfile.mkdtemp(prefix="distls-bench-"))
     keep = args.keep
@@ -886,13 +925,15 @@ def main(argv: list[str]) -> int:
     notes: list[str] = []
     try:
         env = Env(distls=distls, distls_ebin=distls_ebin, bench_ebin=compile_modules(work),
-                  stunnel=stunnel, certs=make_certs(distls, work), erl_flags=shlex.split(args.erl_flags),
-                  seconds=args.seconds, pingpongs=args.pingpongs, entry=args.entry)
+                  stunnel=stunnel, certs=make_certs(distls, work),
+                  erl_flags=shlex.split(args.erl_flags), distls_flags=shlex.split(args.distls_flags),
+                  seconds=args.seconds, small_seconds=args.small_seconds,
+                  small_sizes=args.small_sizes, pingpongs=args.pingpongs, perf_dir=args.perf)
         facts = machine_facts(distls, stunnel)
         loads = [loadavg(), ""]
         print(f"distls data-path benchmark: {', '.join(paths)}; {args.runs} run(s), "
-              f"{args.seconds:g} s bulk, {args.pingpongs} round trips; distls entry point "
-              f"{args.entry}; work dir {work}")
+              f"{args.seconds:g} s bulk, small messages {','.join(map(str, args.small_sizes)) or 'none'}"
+              f" ({args.small_seconds:g} s each), {args.pingpongs} round trips; work dir {work}")
         print(f"{facts['nproc']} CPUs ({facts['cpu']}), {facts['kernel']}, OTP {facts['otp']}, "
               f"load {loads[0]}", flush=True)
         for run in range(1, args.runs + 1):
@@ -908,18 +949,27 @@ def main(argv: list[str]) -> int:
         loads[1] = loadavg()
         rows = summarize(paths, results)
         print()
-        print("\n".join(table_lines(paths, rows)))
-        print()
-        print("\n".join(target_lines(rows)))
-        if warning := load_warning(results):
-            print(f"warning: {warning}")
+        print("\n".join(report_lines(args, paths, rows, results)))
         print()
         print("CPU during the timed bulk window (median, 100% = one core):")
         print("\n".join(f"  {c}" for c in cpu_lines(paths, results)))
         print(f"load average at start / end: {loads[0]} / {loads[1]}")
+        if prof := profile_lines(paths, results):
+            print()
+            print("Profile (--perf; profiled runs are slower than unprofiled ones):")
+            print("\n".join(prof))
         if args.markdown:
             write_markdown(args.markdown, args, paths, rows, results, facts, loads, notes)
             print(f"wrote {args.markdown}")
+        report = json_report(args, paths, rows, results, facts, loads)
+        if args.json:
+            write_json(args.json, report)
+            print(f"wrote {args.json}")
+        if args.plot:
+            data = args.plot / "run.json"
+            write_json(data, report)
+            for png in make_plots("run", data, args.plot):
+                print(f"wrote {png}")
         missing = [p for p in paths if not results[p]]
         if missing:
             print(f"could not measure: {', '.join(missing)}", file=sys.stderr)
@@ -929,6 +979,10 @@ def main(argv: list[str]) -> int:
         print("interrupted; every process stopped", file=sys.stderr)
         keep = True
         return 130
+    except BenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        keep = True
+        return 1
     finally:
         if keep:
             print(f"work directory kept: {work}", file=sys.stderr)

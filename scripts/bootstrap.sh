@@ -15,6 +15,8 @@ PACKAGES=(
   mmdebstrap python3-kubernetes
   clang-14 libclang-rt-14-dev llvm-14
   buildah mmdebstrap dpkg-dev prometheus python3-yaml
+  # bench/: charts (--plot), the handshake client's openssl, profiles (--perf, --massif)
+  python3-matplotlib openssl linux-perf valgrind
 )
 
 missing=()
