@@ -51,7 +51,6 @@ std::variant<Request, ParseError> parse_alive2(Reader& r) {
       !r.bytes(elen, a.extra))
     return ParseError{"alive2_truncated"};
   if (r.left() != 0) return ParseError{"alive2_trailing_bytes"};
-  if (a.port == 0) return ParseError{"alive2_port_zero"};
   if (!valid_alive(a.name)) return ParseError{"alive2_bad_name"};
   if (a.lowest_version > a.highest_version) return ParseError{"alive2_bad_versions"};
   return Request{std::move(a)};

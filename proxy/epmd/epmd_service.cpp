@@ -120,6 +120,11 @@ std::optional<epmd::PortInfo> EpmdService::lookup(const std::string& name, bool 
   if (node->host == ctx_.self.host) {
     const Registration* r = registry_.find(node->alive);
     if (!r) ctx_.log.info("port_please_unknown", {{"from", from}, {"node", name}});
+    if (r && r->request.port == 0) {
+      // It has no port to give: a node of the socket directory is dialled at its socket.
+      reject("unix_socket_node", from, name + " listens on a Unix socket; start the caller with -proto_dist distls and DISTLS_SOCKET_DIR");
+      return std::nullopt;
+    }
     return r ? std::optional(port_info(*r)) : std::nullopt;
   }
   // Only local processes may have tunnels opened for them.
@@ -140,8 +145,19 @@ std::optional<epmd::PortInfo> EpmdService::lookup(const std::string& name, bool 
 
 asio::awaitable<void> EpmdService::hold_registration(tcp::socket& s, const epmd::Alive2Request& req,
                                                      const std::string& from) {
+  // Port 0: the node listens at DIR/ALIVE.sock, which only a distls with that directory
+  // can reach. Without one, the node could take no tunnel at all: say so now.
+  if (req.port == 0 && ctx_.socket_dir.empty()) {
+    ctx_.metrics.counter("distls_registrations_refused_total", {{"reason", "no_socket_dir"}})++;
+    ctx_.log.error("registration_refused",
+                   {{"name", req.name}, {"port", 0}, {"reason", "no_socket_dir"},
+                    {"detail", "the node listens on a Unix socket (DISTLS_SOCKET_DIR); start distls with the same --socket-dir"}});
+    const auto refused = epmd::encode_alive2_resp(false, 0, req.highest_version >= 6);
+    co_await within(ctx_.limits.handshake_timeout, asio::async_write(s, asio::buffer(refused), as_tuple(use_awaitable)));
+    co_return;
+  }
   // A node reachable around the tunnels would make distls decoration, not security.
-  if (const auto exposed = exposed_listener(req.port)) {
+  if (const auto exposed = req.port == 0 ? std::nullopt : exposed_listener(req.port)) {
     ctx_.metrics.counter("distls_registrations_refused_total", {{"reason", "exposed"}})++;
     ctx_.log.error("registration_refused",
                    {{"name", req.name}, {"port", req.port}, {"reason", "exposed"},

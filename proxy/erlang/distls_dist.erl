@@ -38,6 +38,15 @@
 %%
 %% IPv4 loopback only: the node reaches distls at 127.0.0.1. Peers may still
 %% be anything distls can dial.
+%%
+%% Unix-domain sockets (DISTLS_SOCKET_DIR, or `-distls socket_dir Dir'): the
+%% node side of every hop leaves TCP. The node listens on Dir/ALIVE.sock and
+%% registers with distls with port 0 (distls, started with the same
+%% --socket-dir, connects there for inbound tunnels); a connection to a peer
+%% goes to Dir/distls.sock, whose first packet names the peer. A node of
+%% this host (a remote console) is dialled at its own socket, as with TCP it
+%% is dialled at its own port. Registration stays over EPMD (loopback TCP),
+%% once per node start. The directory is distls's to make and guard.
 -module(distls_dist).
 
 %% The distribution module callbacks net_kernel calls.
@@ -53,11 +62,19 @@
 
 -include_lib("kernel/include/net_address.hrl").
 -include_lib("kernel/include/dist_util.hrl").
+-include_lib("kernel/include/file.hrl").
 
 -define(LOOPBACK, {127,0,0,1}).
 %% As distls_epmd: distls answers from memory, and this stays below
 %% net_setuptime's 7 s default, whose timer bounds the whole setup anyway.
 -define(LOOKUP_TIMEOUT, 5000).
+%% Where distls listens for the node's connections in a socket directory.
+-define(DISTLS_SOCKET, "distls.sock").
+%% Every OTP distls supports (25+) speaks version 6; over a Unix socket no
+%% lookup asks the peer's.
+-define(DIST_VERSION, 6).
+%% sun_path holds 108 bytes, the terminating NUL included.
+-define(MAX_SOCKET_PATH, 107).
 
 %%----------------------------------------------------------------------
 %% Listening and accepting
@@ -71,9 +88,15 @@ listen(Name) ->
 -spec listen(atom(), string()) ->
           {ok, {port(), #net_address{}, integer()}} | {error, term()}.
 listen(Name, Host) ->
+    case socket_dir() of
+        false -> listen_tcp(Name, Host);
+        Dir -> listen_local(Name, Host, Dir)
+    end.
+
+listen_tcp(Name, Host) ->
     Epmd = net_kernel:epmd_module(),
     {First, Last} = listen_ports(Epmd, Name, Host),
-    case listen_in_range(First, Last, listen_options()) of
+    case listen_in_range(First, Last, listen_options({ip, listen_ip()})) of
         {ok, Socket} ->
             {ok, {_Ip, Port} = Address} = inet:sockname(Socket),
             case Epmd:register_node(Name, Port, inet_tcp) of
@@ -96,6 +119,62 @@ listen(Name, Host) ->
             Error
     end.
 
+%% The node's listener in the socket directory. Port 0 in the registration
+%% tells distls to reach the node at Dir/ALIVE.sock.
+listen_local(Name, _Host, Dir) ->
+    Path = node_socket(Dir, to_list(Name)),
+    case listen_socket(Path) of
+        {ok, Socket} ->
+            %% Group-writable: the pod's two containers may run as different
+            %% users sharing a group (fsGroup); the directory keeps others out.
+            _ = file:write_file_info(Path, #file_info{mode = 8#660}, [raw]),
+            Epmd = net_kernel:epmd_module(),
+            case Epmd:register_node(Name, 0, inet_tcp) of
+                {ok, Creation} when Creation >= 0 ->
+                    NetAddress = (inet_tcp_dist:address())#net_address{address = {local, Path}},
+                    {ok, {Socket, NetAddress, Creation}};
+                {ok, _NoCreation} ->
+                    close_local(Socket, Path),
+                    {error, {not_registered_with_distls, epmd_address()}};
+                {error, _} = Error ->
+                    close_local(Socket, Path),
+                    Error
+            end;
+        {error, _} = Error ->
+            Error
+    end.
+
+%% A socket file left by a node that died is removed; one a live node
+%% answers on is that node's, and this one does not start.
+listen_socket(Path) when length(Path) > ?MAX_SOCKET_PATH ->
+    {error, {socket_path_too_long, Path}};
+listen_socket(Path) ->
+    case gen_tcp:listen(0, listen_options({local, Path})) of
+        {error, eaddrinuse} ->
+            case gen_tcp:connect({local, Path}, 0, [{active, false}], 1000) of
+                {ok, Live} ->
+                    gen_tcp:close(Live),
+                    {error, {duplicate_name, Path}};
+                {error, _} ->
+                    %% raw: no file server needed this early in boot.
+                    case file:delete(Path, [raw]) of
+                        ok -> retry_listen(Path);
+                        {error, enoent} -> retry_listen(Path);
+                        {error, Reason} -> {error, {stale_socket, Path, Reason}}
+                    end
+            end;
+        Other ->
+            Other
+    end.
+
+retry_listen(Path) ->
+    gen_tcp:listen(0, listen_options({local, Path})).
+
+close_local(Socket, Path) ->
+    inet_tcp:close(Socket),
+    _ = file:delete(Path, [raw]),
+    ok.
+
 -spec accept(port()) -> pid().
 accept(Listen) ->
     inet_tcp_dist:accept(Listen).
@@ -106,7 +185,10 @@ accept_connection(AcceptPid, Socket, MyNode, Allowed, SetupTime) ->
 
 -spec close(port()) -> ok.
 close(Socket) ->
-    inet_tcp_dist:close(Socket).
+    case inet:sockname(Socket) of
+        {ok, {local, Path}} when Path =/= <<>> -> close_local(Socket, Path);
+        _ -> inet_tcp_dist:close(Socket)
+    end.
 
 -spec address() -> #net_address{}.
 address() ->
@@ -173,6 +255,12 @@ setup(Node, Type, MyNode, LongOrShortNames, SetupTime) ->
 do_setup(Kernel, Node, Type, MyNode, LongOrShortNames, SetupTime) ->
     Host = peer_host(Node, LongOrShortNames),
     Timer = dist_util:start_timer(SetupTime),
+    case socket_dir() of
+        false -> setup_tcp(Kernel, Node, Host, Type, MyNode, Timer);
+        Dir -> setup_local(Kernel, Node, Host, Type, MyNode, Timer, Dir)
+    end.
+
+setup_tcp(Kernel, Node, Host, Type, MyNode, Timer) ->
     case distls_epmd:lookup(atom_to_list(Node), ?LOOPBACK, ?LOOKUP_TIMEOUT) of
         {ok, Port, Version} ->
             dist_util:reset_timer(Timer),
@@ -180,7 +268,7 @@ do_setup(Kernel, Node, Type, MyNode, LongOrShortNames, SetupTime) ->
             case inet_tcp:connect(?LOOPBACK, Port, Options) of
                 {ok, Socket} ->
                     handshake(Kernel, Node, Host, Type, MyNode, Timer, Socket,
-                              Port, Version);
+                              {?LOOPBACK, Port}, Version);
                 {error, Reason} ->
                     %% distls closed that port since the lookup (idle timeout).
                     ?shutdown2(Node, {distls_port_closed, Port, Reason})
@@ -197,9 +285,38 @@ do_setup(Kernel, Node, Type, MyNode, LongOrShortNames, SetupTime) ->
             ?shutdown2(Node, {distls_lookup_failed, Reason})
     end.
 
+%% A peer through distls's socket, whose first packet names it; a node of
+%% this host at its own socket. No lookup: distls dials the peer once it
+%% has the name, and closes the socket when it cannot (a pang, as noport).
+setup_local(Kernel, Node, Host, Type, MyNode, Timer, Dir) ->
+    {Path, Preamble} =
+        case dist_util:split_node(MyNode) of
+            {node, _, Host} ->
+                {node, Alive, _} = dist_util:split_node(Node),
+                {node_socket(Dir, Alive), []};
+            _ ->
+                {filename:join(Dir, ?DISTLS_SOCKET), [atom_to_list(Node)]}
+        end,
+    Options = connect_options([{active, false}, {packet, 2}]),
+    case gen_tcp:connect({local, Path}, 0, Options) of
+        {ok, Socket} ->
+            case lists:all(fun(P) -> gen_tcp:send(Socket, P) =:= ok end, Preamble) of
+                true ->
+                    dist_util:reset_timer(Timer),
+                    handshake(Kernel, Node, Host, Type, MyNode, Timer, Socket,
+                              {local, Path}, ?DIST_VERSION);
+                false ->
+                    ?shutdown2(Node, {distls_socket_closed, Path})
+            end;
+        {error, Reason} ->
+            error_logger:warning_msg(
+              "distls_dist: cannot connect to ~s for ~s: ~p~n", [Path, Node, Reason]),
+            ?shutdown2(Node, {distls_socket_failed, Path, Reason})
+    end.
+
 %% The same #hs_data inet_tcp_dist builds for an outgoing connection, with
-%% distls's loopback port as the peer's address.
-handshake(Kernel, Node, Host, Type, MyNode, Timer, Socket, Port, Version) ->
+%% distls's end (loopback port or socket file) as the peer's address.
+handshake(Kernel, Node, Host, Type, MyNode, Timer, Socket, Address, Version) ->
     HSData = #hs_data{
                 kernel_pid = Kernel,
                 other_node = Node,
@@ -222,7 +339,7 @@ handshake(Kernel, Node, Host, Type, MyNode, Timer, Socket, Port, Version) ->
                 f_getll = fun inet:getll/1,
                 f_address =
                     fun(_, _) ->
-                            #net_address{address = {?LOOPBACK, Port},
+                            #net_address{address = Address,
                                          host = Host,
                                          protocol = tcp,
                                          family = inet}
@@ -297,14 +414,62 @@ listen_in_range(First, Last, Options) ->
 
 %% inet_tcp_dist's options: its defaults, then the user's
 %% inet_dist_listen_options, then what distribution needs, which wins. The
-%% address is forced too: loopback unless inet_dist_use_interface says other.
-listen_options() ->
-    Forced = [{active, false}, {packet, 2}, {ip, listen_ip()}],
+%% address is forced too: loopback unless inet_dist_use_interface says other,
+%% or the node's socket file.
+listen_options(Where) ->
+    Forced = [{active, false}, {packet, 2}, where_option(Where)],
+    %% Where to listen is never the user's: neither an ip nor an ifaddr of theirs.
     User = [Opt || Opt <- application:get_env(kernel, inet_dist_listen_options, []),
-                   not is_tuple(Opt) orelse not lists:keymember(element(1, Opt), 1, Forced)],
+                   not is_tuple(Opt) orelse
+                       not lists:member(element(1, Opt), [active, packet, ip, ifaddr])],
     Defaults = [Opt || {Key, _} = Opt <- [{reuseaddr, true}, {backlog, 128}],
                        not lists:keymember(Key, 1, [O || O <- User, is_tuple(O)])],
     Defaults ++ User ++ Forced.
+
+where_option({ip, _} = Ip) -> Ip;
+where_option({local, _} = Local) -> {ifaddr, Local}.
+
+%% The socket directory shared with distls, when there is one: the
+%% application's environment (sys.config; a release loads every application
+%% before distribution starts), `-distls socket_dir "Dir"' on the command line
+%% (read here: plain erl loads the application later), then
+%% DISTLS_SOCKET_DIR, the variable distls itself reads.
+socket_dir() ->
+    case application:get_env(distls, socket_dir) of
+        {ok, Dir} when is_list(Dir), Dir =/= "" -> Dir;
+        _ -> socket_dir_argument()
+    end.
+
+socket_dir_argument() ->
+    Given = case init:get_argument(distls) of
+                {ok, Args} -> [Value || ["socket_dir", Value] <- Args];
+                error -> []
+            end,
+    case Given of
+        [Text | _] -> parse_dir(Text);
+        [] -> nonempty(os:getenv("DISTLS_SOCKET_DIR"))
+    end.
+
+%% As the application environment is given: an Erlang string term.
+parse_dir(Text) ->
+    case erl_scan:string(Text ++ ".") of
+        {ok, Tokens, _} ->
+            case erl_parse:parse_term(Tokens) of
+                {ok, Dir} when is_list(Dir) -> nonempty(Dir);
+                _ -> nonempty(Text)
+            end;
+        _ -> nonempty(Text)
+    end.
+
+nonempty(false) -> false;
+nonempty("") -> false;
+nonempty(Dir) -> Dir.
+
+node_socket(Dir, Alive) ->
+    filename:join(Dir, Alive ++ ".sock").
+
+to_list(Name) when is_atom(Name) -> atom_to_list(Name);
+to_list(Name) when is_list(Name) -> Name.
 
 listen_ip() ->
     case application:get_env(kernel, inet_dist_use_interface) of

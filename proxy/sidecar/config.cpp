@@ -50,6 +50,8 @@ std::vector<OptionSpec> make_options() {
        }},
       {"epmd", "IP:PORT", "127.0.0.1:4369", "EPMD-compatible local listener (the node's ERL_EPMD_PORT)",
        [](ProxyConfig& c, std::string_view v) { c.epmd = endpoint_or_throw(v); }},
+      {"socket-dir", "DIR", "", "Unix sockets to the node (-proto_dist distls): DIR/distls.sock, the node at DIR/ALIVE.sock",
+       [](ProxyConfig& c, std::string_view v) { c.socket_dir = nonempty_option(v); }},
       {"admin", "IP:PORT|off", "127.0.0.1:9901", "admin HTTP: /healthz /readyz /metrics /peers /certs",
        [](ProxyConfig& c, std::string_view v) {
          if (v == "off")

@@ -38,7 +38,7 @@ Sidecar::Sidecar(asio::io_context& io, const ProxyConfig& config, Logger& log, M
                   config.handshake_rate},
            config.node, config.peer_port,
            config.listen.address().is_unspecified() ? std::nullopt : std::optional(config.listen.address()),
-           config.allow_peers, config.check_source},
+           config.allow_peers, config.check_source, config.socket_dir},
       listeners_(io.get_executor(), ctx_,
              config.epmd.address().is_v6() ? asio::ip::address(asio::ip::address_v6::loopback())
                                             : asio::ip::address(asio::ip::address_v4::loopback())),
@@ -49,6 +49,7 @@ Sidecar::Sidecar(asio::io_context& io, const ProxyConfig& config, Logger& log, M
                          if (rotation_) rotation_->renew_now(why);
                        }});
   init_identity(io);
+  if (!config.socket_dir.empty()) dial_socket_.emplace(io.get_executor(), ctx_, config.socket_dir);
   if (config.discovery.kind != DiscoveryConfig::Kind::none)
     discovery_.emplace(io.get_executor(), ctx_, dns_, book_, config.discovery);
   if (config.admin)
@@ -166,12 +167,14 @@ void Sidecar::start() {
   if (rotation_) rotation_->start(tls_.current() ? std::optional(tls_.current()->not_after()) : std::nullopt);
   inbound_.start();
   epmd_.start();
+  if (dial_socket_) dial_socket_->start();
   if (admin_) admin_->start();
   if (discovery_) discovery_->start();
   const auto tls = tls_.current();
   log_.info("proxy_started",
             {{"node", config_.node.full()}, {"listen", to_string(inbound_.local_endpoint())},
              {"epmd", to_string(epmd_.local_endpoint())},
+             {"socket_dir", config_.socket_dir.empty() ? std::string("off") : config_.socket_dir},
              {"admin", admin_ ? to_string(admin_->local_endpoint()) : std::string("off")},
              {"peer_port", config_.peer_port}, {"cert_serial", tls ? tls->serial() : "pending"},
              {"tls_min", config_.tls.min_version == TLS1_2_VERSION ? "1.2" : "1.3"}});
@@ -185,6 +188,7 @@ void Sidecar::stop() {
   inbound_.stop();
   epmd_.stop();
   listeners_.stop();
+  if (dial_socket_) dial_socket_->stop();
   if (admin_) admin_->stop();
 }
 

@@ -12,6 +12,7 @@
 #include "distls/util/listen.hpp"
 #include "distls/tls/peer_verifier.hpp"
 #include "distls/tunnel/tunnel.hpp"
+#include "distls/tunnel/socket_dir.hpp"
 
 namespace distls {
 
@@ -102,10 +103,13 @@ asio::awaitable<void> InboundListener::admit(tcp::socket s, ConnectionLimiter::S
     co_return;
   }
   TlsStream tls(std::move(s), std::move(tls_ctx), TlsStream::Role::server);
+  // The node's side: loopback TCP, or its Unix socket when it registered with port 0.
   tcp::socket node(ex_);
+  unix_stream::socket node_unix(ex_);
   const auto session = ctx_.sessions.add([&] {
     error_code ignored;
     node.close(ignored);
+    node_unix.close(ignored);
     tls.close();
   });
 
@@ -151,16 +155,31 @@ asio::awaitable<void> InboundListener::admit(tcp::socket s, ConnectionLimiter::S
                                      {"reason", "node_not_registered"}, {"detail", ctx_.self.alive + " has not registered"}});
     co_return;
   }
-  const auto loop = reg->loopback;
-  auto connected = co_await within(ctx_.limits.handshake_timeout,
-                                   node.async_connect(tcp::endpoint(loop, reg->request.port), as_tuple(use_awaitable)));
+  const bool over_unix = reg->request.port == 0;
+  const auto connect_node = [&]() -> asio::awaitable<std::tuple<error_code>> {
+    if (over_unix)
+      co_return co_await node_unix.async_connect(unix_stream::endpoint(node_socket_path(ctx_.socket_dir, reg->request.name)),
+                                                 as_tuple(use_awaitable));
+    co_return co_await node.async_connect(tcp::endpoint(reg->loopback, reg->request.port), as_tuple(use_awaitable));
+  };
+  auto connected = co_await within(ctx_.limits.handshake_timeout, connect_node());
   if (!connected || std::get<0>(*connected)) {
     count_failure(ctx_, "in", "node_unreachable");
-    ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"node", peer.full()},
-                                     {"reason", "node_unreachable"}, {"port", reg->request.port}});
+    ctx_.log.warn("tunnel_refused",
+                  {{"direction", "in"}, {"from", from}, {"node", peer.full()}, {"reason", "node_unreachable"},
+                   {"at", over_unix ? node_socket_path(ctx_.socket_dir, reg->request.name)
+                                    : std::to_string(reg->request.port)}});
     co_return;
   }
+  if (over_unix)
+    co_await splice_to_node(node_unix, tls, peer, from, admitted->frame);
+  else
+    co_await splice_to_node(node, tls, peer, from, admitted->frame);
+}
 
+template <class NodeSocket>
+asio::awaitable<void> InboundListener::splice_to_node(NodeSocket& node, TlsStream& tls, const NodeName& peer,
+                                                      const std::string& from, const std::vector<std::uint8_t>& first_frame) {
   ctx_.log.info("tunnel_open", {{"direction", "in"}, {"from", from}, {"peer", peer.full()},
                                 {"peer_serial", serial_hex(SSL_get0_peer_certificate(tls.ssl()))},
                                 {"tls", SSL_get_version(tls.ssl())}, {"cipher", SSL_get_cipher_name(tls.ssl())}});
@@ -168,11 +187,16 @@ asio::awaitable<void> InboundListener::admit(tcp::socket s, ConnectionLimiter::S
   ++open;
   ctx_.book.tunnel_opened(peer.full(), true);
   ctx_.metrics.counter("distls_tunnels_total", {{"direction", "in"}})++;
-  auto live = ctx_.tunnels.add({peer, true, from, &tls, &node, TunnelRegistry::peer_not_after(tls.ssl())});
+  auto live = ctx_.tunnels.add({peer, true, from, &tls,
+                                [&node] {
+                                  error_code ignored;
+                                  node.close(ignored);
+                                },
+                                TunnelRegistry::peer_not_after(tls.ssl())});
   // Named first: GCC 12 cannot keep an initializer list alive across a co_await.
   TunnelCounters bytes{ctx_.metrics.counter("distls_bytes_sent_total", {{"direction", "in"}}),
                        ctx_.metrics.counter("distls_bytes_received_total", {{"direction", "in"}})};
-  auto result = co_await splice(node, tls, bytes, asio::buffer(admitted->frame));
+  auto result = co_await splice(node, tls, bytes, asio::buffer(first_frame));
   --open;
   ctx_.book.tunnel_closed(peer.full(), true);
   ctx_.log.info("tunnel_closed", {{"direction", "in"}, {"peer", peer.full()}, {"sent", result.sent},

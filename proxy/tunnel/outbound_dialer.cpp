@@ -49,7 +49,8 @@ asio::awaitable<std::pair<std::string, error_code>> connect_peer(ProxyContext& c
 
 }  // namespace
 
-asio::awaitable<void> OutboundDialer::run(tcp::socket node, NodeName peer) {
+template <class NodeSocket>
+asio::awaitable<void> OutboundDialer::run(NodeSocket node, NodeName peer) {
   auto& ctx = ctx_;
   auto slot = ctx.outbound_limiter.try_acquire();
   if (!slot) {
@@ -112,7 +113,11 @@ asio::awaitable<void> OutboundDialer::run(tcp::socket node, NodeName peer) {
   ctx.metrics.counter("distls_tunnels_total", {{"direction", "out"}})++;
   error_code rec;
   const auto remote = tls.socket().remote_endpoint(rec);
-  auto live = ctx.tunnels.add({peer, false, rec ? std::string("unknown") : to_string(remote), &tls, &node,
+  auto live = ctx.tunnels.add({peer, false, rec ? std::string("unknown") : to_string(remote), &tls,
+                               [&node] {
+                                 error_code ignored;
+                                 node.close(ignored);
+                               },
                                TunnelRegistry::peer_not_after(tls.ssl())});
   // Named first: GCC 12 cannot keep an initializer list alive across a co_await.
   TunnelCounters bytes{ctx.metrics.counter("distls_bytes_sent_total", {{"direction", "out"}}),
@@ -132,5 +137,8 @@ asio::awaitable<void> OutboundDialer::run(tcp::socket node, NodeName peer) {
   ctx.log.info("tunnel_closed", {{"direction", "out"}, {"peer", peer.full()}, {"sent", result.sent},
                                  {"received", result.received}, {"end", result.end}});
 }
+
+template asio::awaitable<void> OutboundDialer::run(tcp::socket, NodeName);
+template asio::awaitable<void> OutboundDialer::run(asio::local::stream_protocol::socket, NodeName);
 
 }  // namespace distls

@@ -7,8 +7,7 @@
 namespace distls {
 
 void TunnelRegistry::Tunnel::close() const {
-  error_code ignored;
-  if (plain) plain->close(ignored);
+  if (close_node) close_node();
   if (tls) tls->close();
 }
 

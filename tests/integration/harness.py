@@ -722,12 +722,13 @@ class Pod:
                  trust_bundle: Path | None = None, extra_distls_args: Iterable[str] = (),
                  source_args: Iterable[str] | None = None, entry: str = "epmd_module",
                  node_args: Iterable[str] = (), host: str | None = None,
-                 runtime: ErlRuntime | None = None) -> None:
+                 runtime: ErlRuntime | None = None, node_env: dict[str, str] | None = None) -> None:
         """certs: files for `--cert-source file`; or source_args: the whole cert-source
         part of the command line (e.g. local-ca with its CA files). entry: how the node
         reaches distls (see entry_point_args); node_args: more `erl` arguments. host:
         the node name's host part when it is a DNS name rather than the pod's IP.
-        runtime: where the node runs, when not on the host's OTP (distls always does)."""
+        runtime: where the node runs, when not on the host's OTP (distls always does).
+        node_env: more environment for the node (e.g. DISTLS_SOCKET_DIR)."""
         self.cluster = cluster
         self.n = n
         self.ip = f"127.0.0.{n}"
@@ -749,6 +750,7 @@ class Pod:
         self._extra_distls_args = list(extra_distls_args)
         self.entry = entry
         self._node_args = list(node_args)
+        self._node_env = dict(node_env or {})
         self.runtime = runtime
 
     def __repr__(self) -> str:
@@ -784,7 +786,7 @@ class Pod:
             build, prefix = self.runtime.build(build), self.runtime.prefix
         args = entry_point_args(self.entry, build) + self._node_args
         self.node = ErlNode(self.cluster, self.name, args,
-                            {"ERL_EPMD_PORT": str(self.epmd_port)},
+                            {"ERL_EPMD_PORT": str(self.epmd_port), **self._node_env},
                             prefix=prefix, test_ebin=build.test_ebin)
         self.node.wait_ready()
         wait_for(f"{self.name} to register with distls",

@@ -28,6 +28,7 @@ struct ProxyConfig {
   boost::asio::ip::tcp::endpoint listen{boost::asio::ip::address_v4::any(), 4370};
   std::uint16_t peer_port = 4370;
   boost::asio::ip::tcp::endpoint epmd{boost::asio::ip::address_v4::loopback(), 4369};
+  std::string socket_dir;  // Unix sockets to the node; empty: loopback TCP only
   std::optional<boost::asio::ip::tcp::endpoint> admin{
       boost::asio::ip::tcp::endpoint{boost::asio::ip::address_v4::loopback(), 9901}};
   AdminExposure admin_expose = AdminExposure::probes;

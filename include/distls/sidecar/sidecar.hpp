@@ -1,5 +1,6 @@
-// `distls proxy`: assembles the EPMD-compatible listener, the per-peer loopback ports,
-// the TLS listener and the admin server around one identity and one io_context.
+// `distls proxy`: assembles the EPMD-compatible listener, the per-peer loopback ports
+// (and the socket directory's dial socket), the TLS listener and the admin server
+// around one identity and one io_context.
 #pragma once
 
 #include <memory>
@@ -18,6 +19,7 @@
 #include "distls/tls/identity_manager.hpp"
 #include "distls/tunnel/inbound_listener.hpp"
 #include "distls/epmd/node_registry.hpp"
+#include "distls/epmd/dial_socket.hpp"
 #include "distls/epmd/peer_listeners.hpp"
 #include "distls/tunnel/proxy_context.hpp"
 
@@ -74,6 +76,7 @@ class Sidecar {
   ProxyContext ctx_;
   NodeRegistry registry_;
   PeerListeners listeners_;
+  std::optional<DialSocket> dial_socket_;  // --socket-dir
   std::optional<Discovery> discovery_;
   InboundListener inbound_;
   EpmdService epmd_;

@@ -33,6 +33,10 @@ class InboundListener {
   boost::asio::awaitable<void> admit(boost::asio::ip::tcp::socket s, ConnectionLimiter::Slot slot,
                                      boost::asio::ip::tcp::endpoint remote,
                                      std::chrono::steady_clock::time_point deadline);
+  // Connected to the node (TCP or Unix socket): the tunnel, until either side ends.
+  template <class NodeSocket>
+  boost::asio::awaitable<void> splice_to_node(NodeSocket& node, TlsStream& tls, const NodeName& peer,
+                                              const std::string& from, const std::vector<std::uint8_t>& first_frame);
 
   boost::asio::any_io_executor ex_;
   ProxyContext& ctx_;

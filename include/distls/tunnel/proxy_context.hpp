@@ -53,6 +53,9 @@ struct ProxyContext {
   // --check-source: an IP-named peer must dial from that IP (its certificate names the
   // address, so a tunnel from elsewhere is a stolen key or a relay).
   bool check_source = true;
+  // --socket-dir: the node's Unix sockets (a registration with port 0 listens at
+  // DIR/ALIVE.sock); empty: loopback TCP only.
+  std::string socket_dir{};
 };
 
 // The TLS context for a new handshake, or why there is none to use: no identity yet, or

@@ -22,7 +22,7 @@ class TunnelRegistry {
     bool inbound = false;
     std::string remote;  // the peer's address and port, for logs
     TlsStream* tls = nullptr;
-    tcp::socket* plain = nullptr;
+    std::function<void()> close_node;  // the node's side: a TCP or a Unix socket
     std::chrono::system_clock::time_point peer_not_after;  // of the peer's leaf
 
     PeerRole peer_role() const { return inbound ? PeerRole::client : PeerRole::server; }

@@ -1,7 +1,7 @@
-// The one accept loop every listener runs (TLS, EPMD, per-peer ports, admin). An accept
-// error such as EMFILE or ENFILE would come back at once, again and again: the loop
-// backs off, 5 ms doubling to 1 s (as ghostunnel's), and resets once an accept works.
-// It ends when the acceptor is closed.
+// The one accept loop every listener runs (TLS, EPMD, per-peer ports, the node's Unix
+// socket, admin). An accept error such as EMFILE or ENFILE would come back at once,
+// again and again: the loop backs off, 5 ms doubling to 1 s (as ghostunnel's), and
+// resets once an accept works. It ends when the acceptor is closed.
 #pragma once
 
 #include <chrono>
@@ -10,7 +10,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -26,9 +25,10 @@ struct AcceptBackoff {
 };
 
 // `serve(socket)` is called for each accepted connection and must not block (it starts
-// the connection's own coroutine). `metrics` may be null.
-template <class Serve>
-boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, Logger& log, Metrics* metrics,
+// the connection's own coroutine). `metrics` may be null. Any Asio acceptor: TCP, or
+// Unix-domain for the node's socket directory.
+template <class Acceptor, class Serve>
+boost::asio::awaitable<void> accept_loop(Acceptor& acceptor, Logger& log, Metrics* metrics,
                                          std::string listener, Serve serve, AcceptBackoff backoff = {}) {
   namespace asio = boost::asio;
   Backoff retry(backoff.first, backoff.cap);

@@ -134,6 +134,23 @@ TEST_F(EpmdServiceTest, RegistrationIsHeldWhileTheConnectionLives) {
   EXPECT_NE(log_text.str().find("node_unregistered name=app"), std::string::npos);
 }
 
+// Port 0 is a node listening on a Unix socket in --socket-dir; a distls without one
+// could never reach it, and says so at registration rather than at the first tunnel.
+TEST_F(EpmdServiceTest, PortZeroRegistrationNeedsASocketDirectory) {
+  auto refused = connect();
+  EXPECT_EQ(register_node(refused, "app", 0)[1], 1);
+  settle();
+  EXPECT_EQ(metrics.counter("distls_registrations_refused_total", {{"reason", "no_socket_dir"}}), 1u);
+  EXPECT_NE(log_text.str().find("reason=no_socket_dir"), std::string::npos);
+
+  ctx.socket_dir = "/run/distls";
+  auto reg = connect();
+  EXPECT_EQ(register_node(reg, "app", 0)[1], 0);
+  // A TCP-mode console on this pod has no port to dial: refused with the reason.
+  EXPECT_EQ(port_please("app@127.0.0.2"), (std::vector<std::uint8_t>{epmd::kPort2Resp, 1}));
+  EXPECT_EQ(metrics.counter("distls_epmd_errors_total", {{"reason", "unix_socket_node"}}), 1u);
+}
+
 TEST_F(EpmdServiceTest, RemoteFullNameGetsAPerPeerLoopbackPort) {
   const auto port = port_of(port_please("app@127.0.0.3"));
   EXPECT_NE(port, 0);

@@ -343,7 +343,11 @@ TEST_F(TunnelTest, RegistryClosesTunnelsWhosePeerNoLongerVerifies) {
     using namespace asio::experimental::awaitable_operators;
     auto tunnel = [&](Handshaken& h, tcp::socket& plain, const char* peer, TunnelResult& out,
                       std::uint64_t& s, std::uint64_t& r) -> asio::awaitable<void> {
-      auto entry = registry.add({*parse_node_name(peer), true, "test", h.server.get(), &plain,
+      auto entry = registry.add({*parse_node_name(peer), true, "test", h.server.get(),
+                                 [&plain] {
+                                   boost::system::error_code ignored;
+                                   plain.close(ignored);
+                                 },
                                  TunnelRegistry::peer_not_after(h.server->ssl())});
       out = co_await splice(plain, *h.server, {s, r});
     };
