@@ -22,7 +22,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 DPI = 110
 # One colour per path, the same in every chart.
-PATH_COLORS = {"plain": "#4d4d4d", "distls": "#1f77b4", "distls-proto": "#17becf",
+PATH_COLORS = {"plain": "#4d4d4d", "distls": "#1f77b4", "distls-proto": "#17becf", "distls-uds": "#2ca02c",
                "inet_tls_dist": "#d62728", "stunnel": "#ff7f0e"}
 ROLE_COLORS = {"node A": "#9ecae1", "sidecar A": "#3182bd", "sidecar B": "#e6550d",
                "node B": "#fdae6b"}

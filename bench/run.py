@@ -7,6 +7,7 @@ each started fresh for every run:
   plain          stock inet_tcp distribution through a private epmd
   distls         a distls pod per node, nodes on -epmd_module distls_epmd
   distls-proto   the same pods, nodes on -proto_dist distls
+  distls-uds     -proto_dist distls with Unix sockets between node and distls (--socket-dir)
   inet_tls_dist  OTP's -proto_dist inet_tls, TLS 1.3, verify_peer both ways
   stunnel        a stunnel4 pair (TLS 1.3, mutual) in front of plain distribution
 
@@ -40,10 +41,10 @@ from benchlib import (CLK_TCK, READY_TIMEOUT, REPO_ROOT, BenchError, PerfRecord,
                       is_listening, issue_cert, loadavg, machine_facts, make_ca, make_plots,
                       need_tools, settle, system_ticks, wait_for, write_json, KTHREADS)
 
-PATHS = ("plain", "distls", "distls-proto", "inet_tls_dist", "stunnel")
+PATHS = ("plain", "distls", "distls-proto", "distls-uds", "inet_tls_dist", "stunnel")
 # The distls paths and the Erlang entry point each uses (docs/erlang.md), with the
 # module it needs in <build>/ebin.
-DISTLS_ENTRY = {"distls": "epmd_module", "distls-proto": "proto_dist"}
+DISTLS_ENTRY = {"distls": "epmd_module", "distls-proto": "proto_dist", "distls-uds": "proto_dist"}
 ENTRY_BEAMS = {"epmd_module": "distls_epmd.beam", "proto_dist": "distls_dist.beam"}
 IP_A, IP_B = "127.0.0.2", "127.0.0.3"
 # Two alive names, not one: the plain, inet_tls_dist and stunnel paths share one
@@ -152,15 +153,18 @@ def distls_node_args(entry: str, ebin: Path) -> list[str]:
 def setup_distls(env: Env, s: Session, path: str) -> Proc:
     tls_port = free_port((IP_A, IP_B))
     pods = {}
+    # distls-uds: each pod's node and distls share a socket directory.
+    socket_dirs = {pod: s.work / f"sockets-{pod}" for pod in ("a", "b")} if path == "distls-uds" else {}
     for pod, ip, node in (("a", IP_A, NODE_A), ("b", IP_B, NODE_B)):
         epmd_port, admin_port = free_port(), free_port()
         certs = env.certs[pod]
+        uds = ["--socket-dir", str(socket_dirs[pod])] if socket_dirs else []
         proc = s.start(f"distls-{pod}", [
             str(env.distls), "proxy", "--node", node, "--listen", f"{ip}:{tls_port}",
             "--peer-port", str(tls_port), "--epmd", f"127.0.0.1:{epmd_port}",
             "--admin", f"127.0.0.1:{admin_port}", "--cert", str(certs / "tls.crt"),
             "--key", str(certs / "tls.key"), "--trust-bundle", str(certs / "ca.crt"),
-            *env.distls_flags])
+            *uds, *env.distls_flags])
         pods[pod] = (proc, epmd_port, admin_port)
     for pod, (proc, _, admin) in pods.items():
         wait_for(f"distls-{pod} /healthz",
@@ -168,13 +172,14 @@ def setup_distls(env: Env, s: Session, path: str) -> Proc:
                  procs=[proc])
     node_args = distls_node_args(DISTLS_ENTRY[path], env.distls_ebin)
     proc_b, epmd_b, admin_b = pods["b"]
-    b = s.start("node-b", erl_argv(env, NODE_B, [*node_args, *B_START]),
-                {"ERL_EPMD_PORT": str(epmd_b)})
+    node_env = lambda pod, epmd: {"ERL_EPMD_PORT": str(epmd),
+                                  **({"DISTLS_SOCKET_DIR": str(socket_dirs[pod])} if socket_dirs else {})}
+    b = s.start("node-b", erl_argv(env, NODE_B, [*node_args, *B_START]), node_env("b", epmd_b))
     wait_for("distls-b /readyz (node b registered)",
              lambda: http_status(f"http://127.0.0.1:{admin_b}/readyz") == 200, procs=[proc_b, b])
     proc_a, epmd_a, _ = pods["a"]
     return s.start("node-a", erl_argv(env, NODE_A, [*node_args, *driver_args(env)]),
-                   driver_env(env, {"ERL_EPMD_PORT": str(epmd_a)}), pipe_stdout=True)
+                   driver_env(env, node_env("a", epmd_a)), pipe_stdout=True)
 
 
 def ssl_dist_optfile(certs: Path, out: Path) -> Path:
@@ -272,6 +277,7 @@ def setup_stunnel(env: Env, s: Session, path: str) -> Proc:
 
 
 SETUP = {"plain": setup_plain, "distls": setup_distls, "distls-proto": setup_distls,
+         "distls-uds": setup_distls,
          "inet_tls_dist": setup_inet_tls_dist, "stunnel": setup_stunnel}
 
 

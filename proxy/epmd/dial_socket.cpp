@@ -52,6 +52,7 @@ void DialSocket::refuse(std::string_view reason, const std::string& detail) {
 }
 
 asio::awaitable<void> DialSocket::serve(unix_stream::socket s) {
+  size_node_socket(s);
   std::string name;
   {
     // Until OutboundDialer owns the connection, this does.

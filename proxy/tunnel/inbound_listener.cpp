@@ -171,8 +171,10 @@ asio::awaitable<void> InboundListener::admit(tcp::socket s, ConnectionLimiter::S
                                     : std::to_string(reg->request.port)}});
     co_return;
   }
-  if (over_unix)
+  if (over_unix) {
+    size_node_socket(node_unix);
     co_await splice_to_node(node_unix, tls, peer, from, admitted->frame);
+  }
   else
     co_await splice_to_node(node, tls, peer, from, admitted->frame);
 }

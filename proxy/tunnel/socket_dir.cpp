@@ -56,6 +56,13 @@ void prepare_socket_dir(const std::string& dir) {
                     "subdirectory for distls to create");
 }
 
+void size_node_socket(unix_stream::socket& socket) {
+  constexpr int kBufferBytes = 1 << 20;
+  error_code ignored;
+  socket.set_option(asio::socket_base::send_buffer_size(kBufferBytes), ignored);
+  socket.set_option(asio::socket_base::receive_buffer_size(kBufferBytes), ignored);
+}
+
 std::string dial_socket_path(const std::string& dir) { return dir + "/distls.sock"; }
 
 std::string node_socket_path(const std::string& dir, const std::string& alive) { return dir + "/" + alive + ".sock"; }

@@ -26,6 +26,11 @@ std::string dial_socket_path(const std::string& dir);
 // DIR/ALIVE.sock: the node's own listener. Alive names hold no '/' (valid_alive).
 std::string node_socket_path(const std::string& dir, const std::string& alive);
 
+// A Unix socket's buffers default to ~208 KiB, where loopback TCP autotunes to
+// megabytes: a bulk sender would block every few messages. Asks for 1 MiB each way (the
+// kernel caps it at net.core.[rw]mem_max); a refusal only costs speed.
+void size_node_socket(unix_stream::socket& socket);
+
 // Listens at `path` (mode 0660). A socket file nobody answers on is left over from a
 // process that died and is removed; one that answers belongs to a live distls, and
 // this one refuses to start. Throws std::runtime_error naming `option`.
