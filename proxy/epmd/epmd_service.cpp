@@ -143,31 +143,30 @@ std::optional<epmd::PortInfo> EpmdService::lookup(const std::string& name, bool 
   return epmd::PortInfo{*port, 77, 0, 6, 5, node->alive, {}};
 }
 
+asio::awaitable<void> EpmdService::refuse_registration(tcp::socket& s, const epmd::Alive2Request& req,
+                                                       std::string_view reason, const std::string& detail) {
+  ctx_.metrics.counter("distls_registrations_refused_total", {{"reason", reason}})++;
+  ctx_.log.error("registration_refused",
+                 {{"name", req.name}, {"port", req.port}, {"reason", reason}, {"detail", detail}});
+  const auto refused = epmd::encode_alive2_resp(false, 0, req.highest_version >= 6);
+  // Every write a peer can stall has a deadline, this one too.
+  co_await within(ctx_.limits.handshake_timeout, asio::async_write(s, asio::buffer(refused), as_tuple(use_awaitable)));
+}
+
 asio::awaitable<void> EpmdService::hold_registration(tcp::socket& s, const epmd::Alive2Request& req,
                                                      const std::string& from) {
   // Port 0: the node listens at DIR/ALIVE.sock, which only a distls with that directory
   // can reach. Without one, the node could take no tunnel at all: say so now.
-  if (req.port == 0 && ctx_.socket_dir.empty()) {
-    ctx_.metrics.counter("distls_registrations_refused_total", {{"reason", "no_socket_dir"}})++;
-    ctx_.log.error("registration_refused",
-                   {{"name", req.name}, {"port", 0}, {"reason", "no_socket_dir"},
-                    {"detail", "the node listens on a Unix socket (DISTLS_SOCKET_DIR); start distls with the same --socket-dir"}});
-    const auto refused = epmd::encode_alive2_resp(false, 0, req.highest_version >= 6);
-    co_await within(ctx_.limits.handshake_timeout, asio::async_write(s, asio::buffer(refused), as_tuple(use_awaitable)));
-    co_return;
-  }
+  if (req.port == 0 && ctx_.socket_dir.empty())
+    co_return co_await refuse_registration(
+        s, req, "no_socket_dir",
+        "the node listens on a Unix socket (DISTLS_SOCKET_DIR); start distls with the same --socket-dir");
   // A node reachable around the tunnels would make distls decoration, not security.
-  if (const auto exposed = req.port == 0 ? std::nullopt : exposed_listener(req.port)) {
-    ctx_.metrics.counter("distls_registrations_refused_total", {{"reason", "exposed"}})++;
-    ctx_.log.error("registration_refused",
-                   {{"name", req.name}, {"port", req.port}, {"reason", "exposed"},
-                    {"detail", "the node listens on " + *exposed + ":" + std::to_string(req.port) +
-                                   ", beyond loopback; start it with -kernel inet_dist_use_interface '{127,0,0,1}'"}});
-    const auto refused = epmd::encode_alive2_resp(false, 0, req.highest_version >= 6);
-    // Every write a peer can stall has a deadline, this one too.
-    co_await within(ctx_.limits.handshake_timeout, asio::async_write(s, asio::buffer(refused), as_tuple(use_awaitable)));
-    co_return;
-  }
+  if (const auto exposed = req.port == 0 ? std::nullopt : exposed_listener(req.port))
+    co_return co_await refuse_registration(s, req, "exposed",
+                                           "the node listens on " + *exposed + ":" + std::to_string(req.port) +
+                                               ", beyond loopback; start it with -kernel inet_dist_use_interface "
+                                               "'{127,0,0,1}'");
   error_code ec;
   const auto creation = registry_.add(req, s.remote_endpoint(ec).address());
   const bool extended = req.highest_version >= 6;

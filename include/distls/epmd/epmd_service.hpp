@@ -26,6 +26,9 @@ class EpmdService {
 
  private:
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket s);
+  // Answers ALIVE2 with a refusal, counted and logged with why.
+  boost::asio::awaitable<void> refuse_registration(boost::asio::ip::tcp::socket& s, const epmd::Alive2Request& req,
+                                                   std::string_view reason, const std::string& detail);
   boost::asio::awaitable<void> hold_registration(boost::asio::ip::tcp::socket& s, const epmd::Alive2Request& req,
                                                  const std::string& from);
   std::optional<epmd::PortInfo> lookup(const std::string& name, bool from_loopback, const std::string& from);
