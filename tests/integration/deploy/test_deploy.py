@@ -26,7 +26,7 @@ import unittest
 from functools import lru_cache
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = REPO_ROOT / "deploy"
 DOCKERFILE = DEPLOY / "image" / "Dockerfile"
 DOCKERIGNORE = DEPLOY / "image" / "Dockerfile.dockerignore"
