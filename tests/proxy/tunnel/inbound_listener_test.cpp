@@ -236,8 +236,12 @@ TEST_F(InboundListenerTest, AnAdmittedPeerIsSplicedToTheRegisteredNode) {
   EXPECT_EQ(metrics.gauge("distls_tunnels_open", {{"direction", "in"}}), 1);
   EXPECT_EQ(book.all().at("app@127.0.0.3").tunnels_in, 1);
   EXPECT_NE(log_text.str().find("tunnel_open direction=in"), std::string::npos);
+  // The node's close is a half-close for the peer (close_notify); the tunnel ends when
+  // the peer closes too.
   node.close();
   EXPECT_TRUE(poll([&] { return d->closed_by_server; }));
+  EXPECT_EQ(metrics.gauge("distls_tunnels_open", {{"direction", "in"}}), 1);
+  d->tls->close();
   EXPECT_TRUE(poll([&] { return metrics.gauge("distls_tunnels_open", {{"direction", "in"}}) == 0; }));
 }
 
