@@ -3,7 +3,7 @@
 # integration tests (real erl nodes, real TLS) through ctest.
 #
 # --slow: also the tests labelled `slow`: the container image, built with buildah and
-# run (tests/integration/test_image.py; minutes when the tree changed, cached otherwise).
+# run (tests/integration/deploy/test_image.py; minutes when the tree changed, cached otherwise).
 #
 # --sanitized: the same suite built with Clang 14, ASan and UBSan into build-sanitize/
 # ($SANITIZE_BUILD_DIR), integration tests against the sanitized distls, plus a short

@@ -45,7 +45,9 @@ std::string micro_time(std::chrono::system_clock::time_point t) {
 
 std::optional<std::chrono::system_clock::time_point> parse_api_time(std::string_view s) {
   std::tm tm{};
-  int year, mon, day, hour, min, sec;
+  // Set by digits() before any use; initialized because GCC 12 at -O3 cannot follow
+  // that through the short-circuit chain (-Wmaybe-uninitialized).
+  int year = 0, mon = 0, day = 0, hour = 0, min = 0, sec = 0;
   if (s.size() < 20 || !digits(s, 0, 4, year) || s[4] != '-' || !digits(s, 5, 2, mon) || s[7] != '-' ||
       !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, hour) || s[13] != ':' ||
       !digits(s, 14, 2, min) || s[16] != ':' || !digits(s, 17, 2, sec))

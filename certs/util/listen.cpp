@@ -7,7 +7,15 @@ namespace distls {
 
 std::string to_string(const boost::asio::ip::tcp::endpoint& ep) {
   const auto a = ep.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+  // Appended in order: `"[" + str` makes GCC 12 at -O3 warn of an overlapping memcpy
+  // (-Wrestrict, gcc.gnu.org/PR105329).
+  std::string out;
+  if (a.is_v6()) out += '[';
+  out += a.to_string();
+  if (a.is_v6()) out += ']';
+  out += ':';
+  out += std::to_string(ep.port());
+  return out;
 }
 
 boost::asio::ip::tcp::acceptor make_listener(boost::asio::any_io_executor ex,

@@ -69,7 +69,12 @@ void Logger::log(LogLevel level, std::string_view event, std::initializer_list<L
     line += "\",\"level\":\"";
     line += names[static_cast<int>(level)];
     line += "\",\"event\":" + json_quote(event);
-    for (const auto& f : fields) line += "," + json_quote(f.key) + ":" + json_quote(f.value);
+    for (const auto& f : fields) {
+      line += ',';
+      line += json_quote(f.key);
+      line += ':';
+      line += json_quote(f.value);
+    }
     line += "}\n";
   } else {
     line += stamp;

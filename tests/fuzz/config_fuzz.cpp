@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "distls/util/duration.hpp"
+#include "distls/util/listen.hpp"
 #include "distls/util/node_name.hpp"
 #include "distls/util/options.hpp"
 #include "distls/sidecar/config.hpp"
@@ -32,18 +33,14 @@ void require(bool ok) {
   if (!ok) std::abort();
 }
 
-std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep) {
-  const auto a = ep.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
-}
-
 void check_value(std::string_view v) {
   if (const auto d = parse_duration(v)) {
     require(d->count() > 0);
     require(parse_duration(format_duration(*d)) == d);
   }
   if (const auto ep = parse_endpoint(v)) {
-    const auto again = parse_endpoint(endpoint_text(*ep));
+    // What distls prints an endpoint as (its logs, --help) reads back as the same one.
+    const auto again = parse_endpoint(distls::to_string(*ep));
     require(again && *again == *ep);
   }
   try {

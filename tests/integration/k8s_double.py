@@ -628,7 +628,7 @@ def object_path(obj: dict) -> str:
 
 def render_manifests(directory: Path) -> list[dict]:
     """`kubectl kustomize DIR`, turned into JSON objects by `kubectl annotate --local -o
-    json` (no YAML parser needed, no API server asked), as tests/integration/test_deploy.py
+    json` (no YAML parser needed, no API server asked), as tests/integration/deploy/test_deploy.py
     renders deploy/."""
     kubectl = shutil.which("kubectl")
     if kubectl is None:

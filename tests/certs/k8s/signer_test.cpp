@@ -85,8 +85,12 @@ class SignerTest : public ::testing::Test {
     const auto* conds = csr.at("status").as_object().if_contains("conditions");
     if (!conds) return "none";
     std::string out;
-    for (const auto& c : conds->as_array())
-      out += (out.empty() ? "" : ",") + std::string(c.at("type").as_string()) + ":" + std::string(c.at("reason").as_string());
+    for (const auto& c : conds->as_array()) {
+      if (!out.empty()) out += ',';
+      out += std::string_view(c.at("type").as_string());
+      out += ':';
+      out += std::string_view(c.at("reason").as_string());
+    }
     return out;
   }
 

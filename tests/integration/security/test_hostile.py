@@ -358,8 +358,8 @@ class HostileTest(ClusterTestCase):
         finally:
             for s in socks:
                 s.close()
-        # Each costs a descriptor and a place in the lobby (proxy/lobby.hpp), not an SSL
-        # object, its 64 KiB buffers and a coroutine (which came to 256 MiB here).
+        # Each costs a descriptor and a place in the lobby (proxy/tunnel/lobby.cpp), not an
+        # SSL object, its 64 KiB buffers and a coroutine (which came to 256 MiB here).
         print(f"{count} silent connections: distls RSS grew {grown / 2**20:.1f} MiB "
               f"({grown / count:.0f} bytes each)")
         self.assertLess(grown, 8 * 2**20, f"{count} silent connections cost {grown / 2**20:.1f} MiB")

@@ -41,7 +41,7 @@ from test_proto_dist import DistTestCase, dist_peer_address
 from test_recipes import build_env, require_tool, run_build
 
 ERLANG_SIDE = REPO_ROOT / "proxy" / "erlang"
-TEST_ERL = Path(__file__).resolve().parent / "erl"
+TEST_ERL = REPO_ROOT / "tests" / "integration" / "erl"
 EXAMPLES = REPO_ROOT / "examples"
 PROTO_DIST, EPMD_MODULE = "proto_dist", "epmd_module"
 HOST_MIN_OTP = 25

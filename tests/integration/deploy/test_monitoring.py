@@ -10,7 +10,7 @@ certificate from another CA fires DistlsPeerCertificateRefused, a denied CSR fir
 DistlsSignerDenials, and a peer that goes away makes DistlsPeerUnreachable pending.
 
 Regenerate prometheusrule.yaml after editing distls.rules.yaml:
-    python3 tests/integration/test_monitoring.py --write-prometheusrule
+    PYTHONPATH=tests/integration python3 tests/integration/deploy/test_monitoring.py --write-prometheusrule
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ PROMETHEUS_RULE_HEADER = """\
 # Operator (kube-prometheus-stack): kubectl apply -f deploy/monitoring/prometheusrule.yaml
 # The Operator's default ruleSelector wants the `release` label of your Helm release;
 # set it to yours. spec is distls.rules.yaml verbatim: edit that file, then run
-#   python3 tests/integration/test_monitoring.py --write-prometheusrule
+#   PYTHONPATH=tests/integration python3 tests/integration/deploy/test_monitoring.py --write-prometheusrule
 apiVersion: monitoring.coreos.com/v1
 kind: PrometheusRule
 metadata:
@@ -185,7 +185,8 @@ class RulesTest(unittest.TestCase):
     def test_prometheusrule_carries_the_same_rules(self) -> None:
         self.assertEqual(prometheus_rule_text(), PROMETHEUS_RULE.read_text(),
                          "deploy/monitoring/prometheusrule.yaml differs from distls.rules.yaml: run "
-                         "python3 tests/integration/test_monitoring.py --write-prometheusrule")
+                         "PYTHONPATH=tests/integration "
+                         "python3 tests/integration/deploy/test_monitoring.py --write-prometheusrule")
         obj = yaml.safe_load(PROMETHEUS_RULE.read_text())
         self.assertEqual(("monitoring.coreos.com/v1", "PrometheusRule"), (obj["apiVersion"], obj["kind"]))
         self.assertEqual(yaml.safe_load(RULES.read_text()), obj["spec"])
