@@ -71,8 +71,8 @@ int TlsStream::bio_read(BIO* b, char* out, std::size_t len, std::size_t* got) {
     return 1;
   }
   if (s.rx_ == Rx::eof) return 0;
-  // A speculative recv() here would return EAGAIN on every round trip: the socket is
-  // waited for (and read first) by wait_socket(), through Asio.
+  // After a short read the socket is empty: a recv() here would return EAGAIN. The
+  // socket is waited for (and read first) by wait_socket(), through Asio.
   if (s.rx_ == Rx::drained || !s.socket_.is_open()) {
     BIO_set_retry_read(b);
     return 0;
@@ -101,7 +101,10 @@ int TlsStream::bio_read(BIO* b, char* out, std::size_t len, std::size_t* got) {
 int TlsStream::bio_write(BIO* b, const char* in, std::size_t len, std::size_t* put) {
   auto& s = *static_cast<TlsStream*>(BIO_get_data(b));
   BIO_clear_retry_flags(b);
-  s.out_.insert(s.out_.end(), in, in + len);
+  // resize + memcpy: insert() from a char range into uint8_t copies byte by byte.
+  const std::size_t at = s.out_.size();
+  s.out_.resize(at + len);
+  std::memcpy(s.out_.data() + at, in, len);
   *put = len;
   return 1;
 }

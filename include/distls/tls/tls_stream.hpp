@@ -4,11 +4,12 @@
 //
 // Reading: OpenSSL reads the socket itself, through a small BIO of ours, with read-ahead
 // (several records per recv()), so bulk ciphertext is not copied through a buffer of
-// ours. Waiting for the socket goes through Asio's async_read_some into a small stash
-// that the BIO hands to OpenSSL first: Asio's reactor is edge-triggered and remembers
-// whether data arrived since its last short read, so a wait neither misses an edge (an
-// async_wait after a suspension can: the edge may have come and gone) nor needs a
-// recv() that returns EAGAIN to arm it. A small message costs one recv().
+// ours. After a short read the BIO does not try the socket again (OpenSSL's own read
+// would return EAGAIN); waiting goes through Asio's async_read_some into a small stash
+// that the BIO hands to OpenSSL first, so an idle stream holds 2 KiB and a small record
+// arrives whole in the stash. Asio's edge-triggered reactor never misses an edge that
+// way (an async_wait after a suspension can), but it still tries one recv() before
+// waiting (see tunnel.hpp).
 //
 // Writing: every record OpenSSL produces (application data, handshake, alerts, KeyUpdate
 // answers, close_notify) is appended to one buffer of ours and sent with one write, at

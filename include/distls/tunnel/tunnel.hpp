@@ -8,10 +8,13 @@
 // PumpBuffers when a burst arrives and given back as soon as a read comes back short
 // or would block, so an idle tunnel holds no large buffer at all.
 //
-// Syscalls: waiting goes through Asio's async_read_some, which reads at once only when
-// its edge-triggered reactor saw data arrive since its last short read; a short read
-// means the socket was emptied, so the next read waits instead of trying. A read is
-// tried again at once only after one that filled the buffer: that is where it pays.
+// Syscalls: waiting goes through Asio's async_read_some, which never misses an edge of
+// its edge-triggered reactor (an async_wait started after a suspension can: the edge
+// may have come and gone). It does try one recv() before waiting, which on the
+// round-trip path returns EAGAIN: Asio counts only a zero-byte read as having emptied
+// the socket. Arming an async_wait right after a short read, before the pump suspends,
+// would save that recv() on each side; not done yet. A large-buffer read is tried
+// again at once only after one that filled the buffer: that is where it pays.
 //
 // splice() is a template over both sides so that its tests can run it over in-memory
 // streams that fail at the Nth operation (tests/proxy/tunnel/memory_sides.hpp). distls
