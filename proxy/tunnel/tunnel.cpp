@@ -2,8 +2,10 @@
 
 namespace distls {
 
-// The one instantiation distls runs; tunnel.hpp declares it extern.
+// The instantiations distls runs; tunnel.hpp declares them extern.
 template asio::awaitable<TunnelResult> splice<tcp::socket, TlsStream>(tcp::socket&, TlsStream&, TunnelCounters,
                                                                       asio::const_buffer);
+template asio::awaitable<TunnelResult> splice<asio::local::stream_protocol::socket, TlsStream>(
+    asio::local::stream_protocol::socket&, TlsStream&, TunnelCounters, asio::const_buffer);
 
 }  // namespace distls

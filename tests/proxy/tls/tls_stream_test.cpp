@@ -3,9 +3,13 @@
 // each is what one kind of broken or hostile peer earns.
 #include "distls/tls/tls_stream.hpp"
 
+#include <algorithm>
 #include <thread>
+#include <vector>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
@@ -162,6 +166,132 @@ TEST_F(TlsStreamTest, ALeafIssuedByANonCaIsCertInvalid) {
   auto o = handshake(TlsContext::build(id, TlsOptions{}), test::tls_for(ca, "127.0.0.2"));
   EXPECT_TRUE(o.server_ec);
   EXPECT_EQ(o.server->failure_label(), "cert_invalid") << o.server->failure();
+}
+
+}  // namespace
+}  // namespace distls
+
+namespace distls {
+namespace {
+
+class TlsStreamDataTest : public TlsStreamTest {
+ protected:
+  Outcome connected() {
+    auto o = handshake(test::tls_for(ca, "127.0.0.3"), test::tls_for(ca, "127.0.0.2"));
+    EXPECT_FALSE(o.client_ec) << o.client->failure();
+    EXPECT_FALSE(o.server_ec) << o.server->failure();
+    return o;
+  }
+};
+
+asio::awaitable<void> read_all(TlsStream& s, std::vector<std::uint8_t>& into, std::size_t n) {
+  std::vector<std::uint8_t> buf(65536);
+  while (into.size() < n) {
+    auto [ec, got] = co_await s.read_some(asio::buffer(buf));
+    if (ec) co_return;
+    into.insert(into.end(), buf.begin(), buf.begin() + static_cast<long>(got));
+  }
+}
+
+// One SSL_write of many records leaves as one write, not one per 16 KiB record; the
+// ciphertext buffer is freed once sent.
+TEST_F(TlsStreamDataTest, ManyRecordsLeaveInOneWrite) {
+  auto o = connected();
+  std::vector<std::uint8_t> data(100 * 1024, 0x5a), got;
+  const auto before = o.server->writes();
+  auto both = [&]() -> asio::awaitable<int> {
+    using namespace asio::experimental::awaitable_operators;
+    auto write = [&]() -> asio::awaitable<void> { EXPECT_FALSE(co_await o.server->write_all(asio::buffer(data))); };
+    co_await (write() && read_all(*o.client, got, data.size()));
+    co_return 0;
+  };
+  test::run(io, both());
+  EXPECT_TRUE(got == data);
+  EXPECT_EQ(o.server->writes() - before, 1u);
+  EXPECT_EQ(o.server->queued_capacity(), 0u);
+}
+
+// While the writer's large write is stuck on a full socket, the reader meets a forged
+// record and OpenSSL queues a bad_record_mac alert: output produced while reading. It
+// is left to the write in flight (one writer on the socket at a time) and goes out
+// after it, so the client still decrypts every byte of the bulk and then reads the
+// alert. (OpenSSL 3 answers a KeyUpdate with the next write, not while reading: alerts
+// are what reading produces.) Two writes side by side on the socket would interleave
+// mid-record and the client would fail to decrypt the bulk.
+TEST_F(TlsStreamDataTest, OutputWhileReadingWaitsForTheWriteInFlight) {
+  auto o = connected();
+  // Far beyond what loopback socket buffers hold, so the server's write stays in flight.
+  std::vector<std::uint8_t> bulk(32 * 1024 * 1024);
+  for (std::size_t i = 0; i < bulk.size(); ++i) bulk[i] = static_cast<std::uint8_t>(i * 13 + i / 512);
+  std::vector<std::uint8_t> at_client;
+  error_code write_ec{asio::error::would_block}, server_read_ec, client_end;
+  bool server_read_done = false;
+  auto scenario = [&]() -> asio::awaitable<int> {
+    using namespace asio::experimental::awaitable_operators;
+    auto server_write = [&]() -> asio::awaitable<void> { write_ec = co_await o.server->write_all(asio::buffer(bulk)); };
+    auto server_read = [&]() -> asio::awaitable<void> {
+      char buf[64];
+      auto [ec, n] = co_await o.server->read_some(asio::buffer(buf));
+      server_read_ec = ec;
+      server_read_done = true;
+    };
+    auto client = [&]() -> asio::awaitable<void> {
+      // A bounded number of loop turns, no clock: until the server's write is stuck.
+      for (int turn = 0; turn < 100000 && o.server->queued_capacity() == 0; ++turn)
+        co_await asio::post(io, asio::use_awaitable);
+      EXPECT_GT(o.server->queued_capacity(), 0u);
+      // An application_data record of TLS 1.3 whose tag cannot verify.
+      const std::uint8_t forged[] = {0x17, 0x03, 0x03, 0x00, 0x20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+                                     15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+      co_await asio::async_write(o.client->socket(), asio::buffer(forged), asio::as_tuple(asio::use_awaitable));
+      for (int turn = 0; turn < 100000 && !server_read_done; ++turn) co_await asio::post(io, asio::use_awaitable);
+      EXPECT_EQ(write_ec, asio::error::would_block) << "the bulk write finished before the client read any";
+      co_await read_all(*o.client, at_client, bulk.size());
+      char c;
+      client_end = (co_await o.client->read_some(asio::buffer(&c, 1))).first;
+    };
+    co_await (server_write() && server_read() && client());
+    co_return 0;
+  };
+  test::run(io, scenario());
+  EXPECT_TRUE(server_read_ec) << "the forged record was accepted";
+  EXPECT_FALSE(write_ec) << write_ec.message();
+  ASSERT_EQ(at_client.size(), bulk.size());
+  EXPECT_TRUE(at_client == bulk);
+  EXPECT_GE(o.server->handed_to_writer(), 1u);
+  EXPECT_TRUE(client_end);
+  EXPECT_NE(o.client->failure().find("bad record mac"), std::string::npos) << o.client->failure();
+  EXPECT_EQ(o.server->queued_capacity(), 0u);
+}
+
+// KeyUpdates asked for by each side in turn, data both ways after each.
+TEST_F(TlsStreamDataTest, KeyUpdateEitherWay) {
+  auto o = connected();
+  std::vector<std::uint8_t> got;
+  auto exchange = [&](TlsStream& from, TlsStream& to, std::string_view text) -> asio::awaitable<std::string> {
+    using namespace asio::experimental::awaitable_operators;
+    std::string out;
+    auto write = [&]() -> asio::awaitable<void> { EXPECT_FALSE(co_await from.write_all(asio::buffer(text))); };
+    auto read = [&]() -> asio::awaitable<void> {
+      std::vector<std::uint8_t> g;
+      co_await read_all(to, g, text.size());
+      out.assign(g.begin(), g.end());
+    };
+    co_await (write() && read());
+    co_return out;
+  };
+  auto scenario = [&]() -> asio::awaitable<int> {
+    EXPECT_EQ(SSL_key_update(o.client->ssl(), SSL_KEY_UPDATE_REQUESTED), 1);
+    EXPECT_EQ(co_await exchange(*o.client, *o.server, "client updated"), "client updated");
+    EXPECT_EQ(co_await exchange(*o.server, *o.client, "server answered"), "server answered");
+    EXPECT_EQ(SSL_key_update(o.server->ssl(), SSL_KEY_UPDATE_REQUESTED), 1);
+    EXPECT_EQ(co_await exchange(*o.server, *o.client, "server updated"), "server updated");
+    EXPECT_EQ(co_await exchange(*o.client, *o.server, "client answered"), "client answered");
+    co_return 0;
+  };
+  test::run(io, scenario());
+  EXPECT_EQ(SSL_get_key_update_type(o.client->ssl()), SSL_KEY_UPDATE_NONE);
+  EXPECT_EQ(SSL_get_key_update_type(o.server->ssl()), SSL_KEY_UPDATE_NONE);
 }
 
 }  // namespace

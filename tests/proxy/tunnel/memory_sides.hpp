@@ -5,16 +5,18 @@
 //
 // MemorySocket is one end of a connection with the parts of tcp::socket that splice()
 // uses, over boost::beast::test::stream; what Beast's stream lacks (half-close, a reset,
-// a closed socket's bad_descriptor) it adds as TCP behaves. MemoryTls has TlsStream's
-// coroutine interface over a MemorySocket whose other end, remote(), the test drives as
-// the peer's distls would: what it writes is what TLS would have decrypted, its
-// shutdown(shutdown_send) is a close_notify, its close() a connection that ends without
-// one, its reset() a reset.
+// a closed socket's bad_descriptor, a non-blocking read that would block) it adds as
+// TCP behaves. MemoryTls has TlsStream's coroutine interface over a MemorySocket whose
+// other end, remote(), the test drives as the peer's distls would: what it writes is
+// what TLS would have decrypted, its shutdown(shutdown_send) is a close_notify, its
+// close() a connection that ends without one, its reset() a reset.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -37,6 +39,7 @@ namespace distls::test {
 class MemorySocket {
  public:
   using executor_type = boost::beast::test::stream::executor_type;
+  using protocol_type = boost::asio::ip::tcp;  // what it stands in for: splice() sets TCP_NODELAY
   using error_code = boost::system::error_code;
   // How the other end stopped sending: still open, a half-close (FIN), a close, a reset.
   enum class Ending { open, shutdown, closed, reset };
@@ -67,6 +70,11 @@ class MemorySocket {
   executor_type get_executor() { return s_.get_executor(); }
   bool is_open() const { return open_; }
   bool no_delay() const { return no_delay_; }
+  bool non_blocking() const { return non_blocking_; }
+  // A read now would not wait: bytes are buffered, or the other end stopped sending.
+  bool readable_now() { return !open_ || s_.buffer().size() > 0 || peer_ending_ != Ending::open; }
+  // Reads taken by the tunnel, for tests that count what a pattern of traffic costs.
+  std::size_t reads() { return s_.nread(); }
   Ending peer_ending() const { return peer_ending_; }
 
   template <class Buffers, class Token>
@@ -80,6 +88,30 @@ class MemorySocket {
           });
         },
         token, buffers);
+  }
+
+  // As a non-blocking socket's read: would_block when nothing has arrived. Like every
+  // read, it first asks the fail count.
+  template <class Buffers>
+  std::size_t read_some(const Buffers& b, error_code& ec) {
+    if (!non_blocking_) throw std::logic_error("MemorySocket::read_some would block: set non_blocking first");
+    if (!open_) {
+      ec = boost::asio::error::bad_descriptor;
+      return 0;
+    }
+    if (!readable_now()) {
+      if (fc_ && fc_->fail(ec)) return 0;
+      ec = boost::asio::error::would_block;
+      return 0;
+    }
+    const std::size_t n = s_.read_some(b, ec);
+    if (ec == boost::asio::error::eof && peer_ending_ == Ending::reset) ec = boost::asio::error::connection_reset;
+    return n;
+  }
+
+  void non_blocking(bool on, error_code& ec) {
+    non_blocking_ = on;
+    ec = {};
   }
 
   template <class Buffers, class Token>
@@ -145,6 +177,7 @@ class MemorySocket {
   bool open_ = true;
   bool sent_fin_ = false;
   bool no_delay_ = false;
+  bool non_blocking_ = false;
 };
 
 // TlsStream's interface after the handshake, in memory. Each read_some, write_all and
@@ -155,6 +188,8 @@ class MemoryTls {
 
   MemoryTls(boost::asio::io_context& io, boost::beast::test::fail_count& fc) : local_(io), remote_(io), fc_(fc) {
     connect(local_, remote_);
+    error_code ignored;
+    local_.non_blocking(true, ignored);  // TlsStream's socket is, from its handshake on
   }
 
   // The peer's distls, for the test to drive.
@@ -191,6 +226,36 @@ class MemoryTls {
     co_return error_code{};
   }
 
+  // As TlsStream's: waits holding only a small stash, then read_ready() takes what came.
+  // Each asks the fail count first.
+  boost::asio::awaitable<error_code> wait_readable() {
+    error_code ec;
+    if (fc_.fail(ec)) co_return failed(ec, 0).first;
+    if (stash_begin_ < stash_end_ || local_.readable_now()) co_return error_code{};
+    auto [rec, n] = co_await local_.async_read_some(boost::asio::buffer(stash_), boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (rec == boost::asio::error::eof) co_return error_code{};  // read_ready() reports the end
+    if (rec) co_return failed(rec, n).first;
+    stash_begin_ = 0;
+    stash_end_ = n;
+    co_return error_code{};
+  }
+
+  boost::asio::awaitable<std::pair<error_code, std::size_t>> read_ready(boost::asio::mutable_buffer buf) {
+    error_code ec;
+    if (fc_.fail(ec)) co_return failed(ec, 0);
+    if (stash_begin_ < stash_end_) {
+      const std::size_t n = boost::asio::buffer_copy(buf, boost::asio::buffer(stash_.data() + stash_begin_, stash_end_ - stash_begin_));
+      stash_begin_ += n;
+      co_return std::pair{error_code{}, n};
+    }
+    const std::size_t n = local_.read_some(buf, ec);
+    if (ec == boost::asio::error::would_block) co_return std::pair{ec, std::size_t{0}};
+    if (ec == boost::asio::error::eof && local_.peer_ending() != MemorySocket::Ending::shutdown)
+      ec = boost::asio::ssl::error::stream_truncated;
+    if (ec && ec != boost::asio::error::eof) co_return failed(ec, n);
+    co_return std::pair{ec, n};
+  }
+
   void close() { local_.close(); }
   const std::string& failure() const { return failure_; }
 
@@ -204,6 +269,8 @@ class MemoryTls {
   MemorySocket remote_;
   boost::beast::test::fail_count& fc_;
   std::string failure_;
+  std::array<char, 8> stash_{};
+  std::size_t stash_begin_ = 0, stash_end_ = 0;
 };
 
 // Runs `op` on `io` until it completes, or until `limit` passes or nothing is left that

@@ -9,6 +9,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/local/connect_pair.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -168,6 +170,103 @@ TEST_F(TunnelTest, BulkBothWaysKeepsEveryByteInOrder) {
   EXPECT_TRUE(at_peer == pattern);
   EXPECT_EQ(sent, kBytes);
   EXPECT_EQ(received, kBytes);
+}
+
+// -proto_dist distls: the node's side is a Unix-domain socket; half-close as over TCP.
+TEST_F(TunnelTest, SplicesOverAUnixSocket) {
+  auto h = handshake(test::tls_for(ca, "127.0.0.3"), test::tls_for(ca, "127.0.0.2"));
+  ASSERT_FALSE(h.client_ec) << h.client->failure();
+  asio::local::stream_protocol::socket node_side(io), node(io);
+  asio::local::connect_pair(node_side, node);
+  TunnelResult result;
+  std::string from_node, from_peer;
+  auto scenario = [&]() -> asio::awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    auto tunnel = [&]() -> asio::awaitable<void> { result = co_await splice(node_side, *h.server, {sent, received}); };
+    auto peer = [&]() -> asio::awaitable<void> {
+      co_await h.client->write_all(asio::buffer(std::string_view("from peer")));
+      co_await h.client->shutdown_send();
+      char buf[64];
+      for (;;) {
+        auto [ec, n] = co_await h.client->read_some(asio::buffer(buf));
+        if (ec) break;
+        from_node.append(buf, n);
+      }
+    };
+    auto local = [&]() -> asio::awaitable<void> {
+      char buf[64];
+      for (;;) {
+        auto [ec, n] = co_await node.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
+        if (ec) break;
+        from_peer.append(buf, n);
+      }
+      co_await asio::async_write(node, asio::buffer(std::string_view("reply after eof")), as_tuple(use_awaitable));
+      node.shutdown(asio::socket_base::shutdown_send);
+    };
+    co_await (tunnel() && peer() && local());
+  };
+  test::run(io, scenario());
+  EXPECT_EQ(from_peer, "from peer");
+  EXPECT_EQ(from_node, "reply after eof");
+  EXPECT_EQ(result.end, "closed");
+}
+
+// TLS 1.3 KeyUpdate mid-stream, asked for by each side in turn while bulk flows both
+// ways: each answer is OpenSSL output produced while reading, sent beside the bulk of
+// the other direction, and every byte still arrives in order.
+TEST_F(TunnelTest, KeyUpdatesMidStreamBothWays) {
+  auto h = handshake(test::tls_for(ca, "127.0.0.3"), test::tls_for(ca, "127.0.0.2"));
+  ASSERT_FALSE(h.client_ec);
+  auto sockets = socket_pair(io);
+  auto& node_side = sockets.first;
+  auto& node = sockets.second;
+  constexpr std::size_t kHalf = 3 * 1024 * 1024;
+  std::vector<std::uint8_t> pattern(2 * kHalf);
+  for (std::size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<std::uint8_t>(i * 7 + i / 1000);
+  std::vector<std::uint8_t> at_node, at_peer;
+  TunnelResult result;
+  auto scenario = [&]() -> asio::awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    auto tunnel = [&]() -> asio::awaitable<void> { result = co_await splice(node_side, *h.server, {sent, received}); };
+    auto peer_write = [&]() -> asio::awaitable<void> {
+      co_await h.client->write_all(asio::buffer(pattern.data(), kHalf));
+      EXPECT_EQ(SSL_key_update(h.client->ssl(), SSL_KEY_UPDATE_REQUESTED), 1);
+      co_await h.client->write_all(asio::buffer(pattern.data() + kHalf, kHalf));
+      co_await h.client->shutdown_send();
+    };
+    auto peer_read = [&]() -> asio::awaitable<void> {
+      std::vector<std::uint8_t> buf(100000);
+      for (;;) {
+        auto [ec, n] = co_await h.client->read_some(asio::buffer(buf));
+        if (ec) break;
+        at_peer.insert(at_peer.end(), buf.begin(), buf.begin() + static_cast<long>(n));
+      }
+    };
+    auto node_write = [&]() -> asio::awaitable<void> {
+      co_await asio::async_write(node, asio::buffer(pattern.data(), kHalf), as_tuple(use_awaitable));
+      // The tunnel's own TLS side asks for new keys; its next record carries the request.
+      EXPECT_EQ(SSL_key_update(h.server->ssl(), SSL_KEY_UPDATE_REQUESTED), 1);
+      co_await asio::async_write(node, asio::buffer(pattern.data() + kHalf, kHalf), as_tuple(use_awaitable));
+      node.shutdown(tcp::socket::shutdown_send);
+    };
+    auto node_read = [&]() -> asio::awaitable<void> {
+      std::vector<std::uint8_t> buf(70000);
+      for (;;) {
+        auto [ec, n] = co_await node.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
+        if (ec) break;
+        at_node.insert(at_node.end(), buf.begin(), buf.begin() + static_cast<long>(n));
+      }
+    };
+    co_await (tunnel() && peer_write() && peer_read() && node_write() && node_read());
+  };
+  test::run(io, scenario());
+  EXPECT_EQ(result.end, "closed");
+  EXPECT_TRUE(at_node == pattern) << at_node.size() << " bytes at the node";
+  EXPECT_TRUE(at_peer == pattern) << at_peer.size() << " bytes at the peer";
+  // Both sides answered a KeyUpdate; nothing is left queued on either.
+  EXPECT_EQ(SSL_get_key_update_type(h.server->ssl()), SSL_KEY_UPDATE_NONE);
+  EXPECT_EQ(SSL_get_key_update_type(h.client->ssl()), SSL_KEY_UPDATE_NONE);
+  EXPECT_EQ(PumpBuffers::of(io.get_executor()).leased(), 0u);
 }
 
 TEST_F(TunnelTest, ResetOnOneSideClosesTheOther) {
@@ -397,6 +496,7 @@ struct MemoryRun {
   std::string at_node, at_peer;          // what each end received
   std::uint64_t sent = 0, received = 0;  // the counters splice() was given
   bool plain_open = true, tls_open = true, no_delay = false;
+  std::size_t leased = 0;  // large pump buffers still held after the tunnel ended
 };
 
 asio::awaitable<void> drain(MemorySocket& s, std::string& into) {
@@ -417,15 +517,25 @@ asio::awaitable<void> send_and_half_close(MemorySocket& s, const std::string& da
 // The tunnel forwards `initial` to the node; then the node and the peer each send a
 // message and half-close. Small read and write sizes make every message several
 // operations on each side, so that a failure can strike between any two of them.
+// How the bytes move: small pieces (every message many operations), or bursts larger
+// than a pump's first read, which take a large buffer and read on without waiting.
+struct Shape {
+  std::size_t read_size, write_size, peer_read_size, message_size;
+  std::size_t node_failures, peer_failures;  // at least: how many operations each side makes
+};
+constexpr Shape kPieces{7, 5, 8, 0, 15, 8};
+constexpr Shape kBursts{3000, 4096, 4096, 3 * kFirstReadSize + 100, 8, 8};
+
 MemoryRun run_memory_tunnel(beast::test::fail_count& plain_fc, beast::test::fail_count& tls_fc,
-                            const std::string& initial, const std::string& from_node, const std::string& from_peer) {
+                            const std::string& initial, const std::string& from_node, const std::string& from_peer,
+                            const Shape& shape = kPieces) {
   asio::io_context io;
   MemorySocket node(io), plain(io, plain_fc);
   connect(node, plain);
-  plain.read_size(7);
-  plain.write_size(5);
+  plain.read_size(shape.read_size);
+  plain.write_size(shape.write_size);
   MemoryTls tls(io, tls_fc);
-  tls.transport().read_size(8);
+  tls.transport().read_size(shape.peer_read_size);
   MemoryRun out;
   auto scenario = [&]() -> asio::awaitable<bool> {
     using namespace asio::experimental::awaitable_operators;
@@ -440,6 +550,7 @@ MemoryRun run_memory_tunnel(beast::test::fail_count& plain_fc, beast::test::fail
   out.plain_open = plain.is_open();
   out.tls_open = tls.is_open();
   out.no_delay = plain.no_delay();
+  out.leased = PumpBuffers::of(io.get_executor()).leased();
   return out;
 }
 
@@ -447,17 +558,25 @@ MemoryRun run_memory_tunnel(beast::test::fail_count& plain_fc, beast::test::fail
 // side, else the TLS side), until the tunnel runs through. At every N the tunnel ends
 // with that side's failure, closes both sides, does not hang, and has counted exactly
 // the bytes that reached each end, in order.
-void every_failure_of_one_side(bool fail_node) {
+// A message of `size` bytes (at least `text`), every byte telling where it is.
+std::string message(const std::string& text, std::size_t size) {
+  std::string m = text;
+  for (std::size_t i = m.size(); i < size; ++i) m.push_back(static_cast<char>('a' + (i * 7 + i / 26) % 26));
+  return m;
+}
+
+void every_failure_of_one_side(bool fail_node, const Shape& shape = kPieces) {
   const std::string initial("\0\x0cNsend_name!", 14);
-  const std::string from_node = "forty bytes from the node to its peer...";
-  const std::string from_peer = "thirty bytes from the peer...";
+  const std::string from_node = message("forty bytes from the node to its peer...", shape.message_size);
+  const std::string from_peer = message("thirty bytes from the peer...", shape.message_size);
   std::size_t failures = 0;
   std::size_t n = 0;
   for (; n < 200; ++n) {
     SCOPED_TRACE("N = " + std::to_string(n));
     beast::test::fail_count node_fc(fail_node ? n : kNever), peer_fc(fail_node ? kNever : n);
-    const auto r = run_memory_tunnel(node_fc, peer_fc, initial, from_node, from_peer);
+    const auto r = run_memory_tunnel(node_fc, peer_fc, initial, from_node, from_peer, shape);
     ASSERT_TRUE(r.result) << "the tunnel hung";
+    EXPECT_EQ(r.leased, 0u);
     EXPECT_FALSE(r.plain_open);
     EXPECT_FALSE(r.tls_open);
     EXPECT_TRUE(r.no_delay);
@@ -477,12 +596,16 @@ void every_failure_of_one_side(bool fail_node) {
   }
   EXPECT_LT(n, 200u) << "an operation still failed at N = 200";
   // Each message is several operations: reads, writes in pieces, the half-closes.
-  EXPECT_GE(failures, fail_node ? 15u : 8u);
+  EXPECT_GE(failures, fail_node ? shape.node_failures : shape.peer_failures);
 }
 
 TEST(MemoryTunnel, EveryFailureOnTheNodeSideEndsTheTunnelCleanly) { every_failure_of_one_side(true); }
 
 TEST(MemoryTunnel, EveryFailureOnThePeerSideEndsTheTunnelCleanly) { every_failure_of_one_side(false); }
+
+TEST(MemoryTunnel, EveryFailureInABurstOnTheNodeSideEndsTheTunnelCleanly) { every_failure_of_one_side(true, kBursts); }
+
+TEST(MemoryTunnel, EveryFailureInABurstOnThePeerSideEndsTheTunnelCleanly) { every_failure_of_one_side(false, kBursts); }
 
 class MemoryTunnelTest : public ::testing::Test {
  protected:
@@ -619,6 +742,48 @@ TEST_F(MemoryTunnelTest, InitialFrameWriteFailureEndsTheTunnel) {
   EXPECT_EQ(at_node, "");
   EXPECT_FALSE(tls.is_open());
   EXPECT_FALSE(plain.is_open());
+}
+
+// Bursts several times a pump's large buffer arrive whole and in order both ways; the
+// large buffers are taken for them and all given back once the tunnel is idle again,
+// while it is still open.
+TEST_F(MemoryTunnelTest, BurstsArriveWholeAndIdleTunnelHoldsNoLargeBuffer) {
+  const std::string to_peer = message("to the peer", 3 * kPumpBufferSize + 123);
+  const std::string to_node = message("to the node", 2 * kPumpBufferSize + 45);
+  auto& pool = PumpBuffers::of(io.get_executor());
+  std::string at_peer, at_node;
+  std::size_t leased_when_idle = 99;
+  auto read_exactly = [&](MemorySocket& s, std::string& into, std::size_t n) -> asio::awaitable<void> {
+    std::vector<char> buf(50000);
+    while (into.size() < n) {
+      auto [ec, got] = co_await s.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
+      if (ec) co_return;
+      into.append(buf.data(), got);
+    }
+  };
+  auto both = [&]() -> asio::awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    auto write = [](MemorySocket& s, const std::string& data) -> asio::awaitable<void> {
+      co_await asio::async_write(s, asio::buffer(data), as_tuple(use_awaitable));
+    };
+    co_await (write(node, to_peer) && write(tls.remote(), to_node) && read_exactly(tls.remote(), at_peer, to_peer.size()) &&
+              read_exactly(node, at_node, to_node.size()));
+    // Everything was delivered; the pumps now go back to waiting. Let them run (no
+    // clock: a bounded number of turns of the loop) until they hold no large buffer.
+    for (int turn = 0; turn < 1000 && pool.leased() > 0; ++turn) co_await asio::post(io, use_awaitable);
+    leased_when_idle = pool.leased();
+    EXPECT_TRUE(plain.is_open());
+    EXPECT_TRUE(tls.is_open());
+    error_code ignored;
+    node.shutdown(tcp::socket::shutdown_send, ignored);
+    tls.remote().shutdown(tcp::socket::shutdown_send, ignored);
+  };
+  ASSERT_TRUE(run({}, both()));
+  EXPECT_TRUE(at_peer == to_peer) << at_peer.size();
+  EXPECT_TRUE(at_node == to_node) << at_node.size();
+  EXPECT_EQ(leased_when_idle, 0u);
+  EXPECT_GE(pool.cached(), 1u) << "a burst this size takes a large buffer";
+  EXPECT_EQ(result.end, "closed");
 }
 
 TEST_F(MemoryTunnelTest, InitialFrameReachesTheNodeBeforeThePeersBytes) {
