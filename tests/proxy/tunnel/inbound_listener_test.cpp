@@ -144,10 +144,10 @@ class InboundListenerTest : public ::testing::Test {
   }
 
   std::uint64_t refusals(const std::string& reason) {
-    return metrics.value("distls_handshake_failures_total", "direction=\"in\",reason=\"" + reason + "\"");
+    return metrics.value("distls_handshake_failures_total", {{"direction", "in"}, {"reason", reason}});
   }
   std::uint64_t rejections(const std::string& reason) {
-    return metrics.value("distls_connections_rejected_total", "reason=\"" + reason + "\"");
+    return metrics.value("distls_connections_rejected_total", {{"reason", reason}});
   }
 
   // A peer's distls dialling from `source` with `client_tls`, sending `frame` after the
@@ -216,7 +216,7 @@ class InboundListenerTest : public ::testing::Test {
     EXPECT_TRUE(poll([&] { return d->closed_by_server; })) << "the refused connection stays open";
     EXPECT_NE(log_text.str().find("tunnel_refused direction=in"), std::string::npos);
     EXPECT_NE(log_text.str().find("reason=" + reason), std::string::npos) << log_text.str();
-    EXPECT_EQ(metrics.value("distls_tunnels_total", "direction=\"in\""), 0u);
+    EXPECT_EQ(metrics.value("distls_tunnels_total", {{"direction", "in"}}), 0u);
   }
 };
 
@@ -232,13 +232,13 @@ TEST_F(InboundListenerTest, AnAdmittedPeerIsSplicedToTheRegisteredNode) {
   asio::write(node, asio::buffer(std::string_view("from the node")));
   ASSERT_TRUE(poll([&] { return d->received == "from the node"; })) << d->received;
   EXPECT_EQ(node_reads(13), "from the peer");
-  EXPECT_EQ(metrics.value("distls_tunnels_total", "direction=\"in\""), 1u);
-  EXPECT_EQ(metrics.gauge("distls_tunnels_open", "direction=\"in\""), 1);
+  EXPECT_EQ(metrics.value("distls_tunnels_total", {{"direction", "in"}}), 1u);
+  EXPECT_EQ(metrics.gauge("distls_tunnels_open", {{"direction", "in"}}), 1);
   EXPECT_EQ(book.all().at("app@127.0.0.3").tunnels_in, 1);
   EXPECT_NE(log_text.str().find("tunnel_open direction=in"), std::string::npos);
   node.close();
   EXPECT_TRUE(poll([&] { return d->closed_by_server; }));
-  EXPECT_TRUE(poll([&] { return metrics.gauge("distls_tunnels_open", "direction=\"in\"") == 0; }));
+  EXPECT_TRUE(poll([&] { return metrics.gauge("distls_tunnels_open", {{"direction", "in"}}) == 0; }));
 }
 
 // A source that opens connections faster than --handshake-rate is refused before
@@ -352,7 +352,7 @@ TEST_F(InboundListenerTest, WithoutCheckSourceTheAddressIsNotJudged) {
   start(limits(), {}, false);
   register_node(node_acceptor.local_endpoint().port());
   auto d = dial("127.0.0.3", test::tls_for(ca, "127.0.0.5"), send_name("app@127.0.0.5"));
-  EXPECT_TRUE(poll([&] { return metrics.value("distls_tunnels_total", "direction=\"in\"") == 1; })) << log_text.str();
+  EXPECT_TRUE(poll([&] { return metrics.value("distls_tunnels_total", {{"direction", "in"}}) == 1; })) << log_text.str();
 }
 
 TEST_F(InboundListenerTest, APeerOutsideTheAllowListIsNotAllowed) {
@@ -363,7 +363,7 @@ TEST_F(InboundListenerTest, APeerOutsideTheAllowListIsNotAllowed) {
   // The listed identity gets its tunnel.
   auto d = dial("127.0.0.4", tls_with_uri(ca, "127.0.0.4", "spiffe://cluster.local/ns/shop/sa/app"),
                 send_name("app@127.0.0.4"));
-  EXPECT_TRUE(poll([&] { return metrics.value("distls_tunnels_total", "direction=\"in\"") == 1; })) << log_text.str();
+  EXPECT_TRUE(poll([&] { return metrics.value("distls_tunnels_total", {{"direction", "in"}}) == 1; })) << log_text.str();
 }
 
 TEST_F(InboundListenerTest, NoRegisteredNodeIsNodeNotRegistered) {
