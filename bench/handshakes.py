@@ -52,8 +52,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import (BENCH_DIR, REPO_ROOT, BenchError, PerfRecord, Session, compile_c, perf_report,
-                      perf_usable,
+from benchlib import (BENCH_DIR, REPO_ROOT, BenchError, PerfRecord, Session, command_output, compile_c,
+                      perf_report, perf_usable,
                       describe_failure, find_build, free_port, http_status, install_signal_handlers,
                       issue_cert, loadavg, machine_facts, make_ca, make_plots, metrics, need_tools,
                       proc_cpu_seconds, raise_nofile, read_stdout_line, settle, system_busy_ticks,
@@ -90,6 +90,91 @@ def openssl_speed(seconds: int) -> dict:
         res["bound_per_cpu_s"] = 1 / per
     res["raw"] = "\n".join(l for l in out.splitlines() if "ecdsa" in l or "ecdh" in l or "op/s" in l)
     return res
+
+
+class DwarfPerfRecord(PerfRecord):
+    """`perf record` with DWARF call graphs: Debian's libcrypto has no frame pointers, so
+    `-g` stacks stop at its first frame and nothing says which OpenSSL call a sample is in."""
+
+    def __init__(self, pid: int, out: Path, freq: int = 499) -> None:
+        self.out = out
+        self.log = open(out.with_suffix(".log"), "ab")
+        self.popen = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", str(freq),
+                                       "--call-graph", "dwarf,16384", "-p", str(pid), "-o", str(out)],
+                                      stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+                                      start_new_session=True)
+
+
+# Where a sample's CPU goes, by the innermost of these exported OpenSSL functions on its
+# stack (Debian ships libcrypto without symbols for its internal functions, so these
+# landmarks are what a stack can be judged by). "crypto" is the arithmetic a handshake
+# needs (what `openssl speed` times); everything else under OpenSSL is its overhead.
+PROFILE_LANDMARKS = (
+    ("crypto", "ECDSA P-256 sign/verify", ("EC_POINT_mul", "EVP_DigestSignFinal", "EVP_DigestVerifyFinal",
+                                            "EVP_DigestSign", "EVP_DigestVerify", "ECDSA_do_verify",
+                                            "ECDSA_do_sign_ex", "BN_mod_inverse")),
+    ("crypto", "X25519", ("EVP_PKEY_derive", "EVP_PKEY_generate", "EVP_PKEY_keygen")),
+    ("crypto", "AES-GCM, SHA-256, HMAC (records, transcript, key schedule)",
+     ("EVP_EncryptUpdate", "EVP_DecryptUpdate", "EVP_CipherUpdate", "EVP_EncryptFinal_ex",
+      "EVP_DecryptFinal_ex", "CRYPTO_gcm128_encrypt_ctr32", "CRYPTO_gcm128_decrypt_ctr32",
+      "SHA256_Update", "SHA256_Final", "EVP_DigestUpdate", "EVP_DigestFinal_ex", "HMAC_Update",
+      "HMAC_Final")),
+    ("openssl", "public-key decoders (OSSL_DECODER, the client certificate's key)",
+     ("OSSL_DECODER_CTX_new_for_pkey", "OSSL_DECODER_from_data", "OSSL_DECODER_from_bio",
+      "OSSL_DECODER_CTX_free")),
+    ("openssl", "algorithm fetches (EVP_*_fetch, do_all_provided)",
+     ("EVP_MD_fetch", "EVP_KDF_fetch", "EVP_CIPHER_fetch", "EVP_SIGNATURE_fetch", "EVP_KEYMGMT_fetch",
+      "EVP_KEYEXCH_fetch", "EVP_MAC_fetch", "EVP_KEYMGMT_do_all_provided", "EVP_RAND_fetch")),
+    ("openssl", "key import/export between EVP_PKEY and providers",
+     ("EVP_PKEY_CTX_new_from_pkey", "EVP_PKEY_CTX_new_from_name", "EVP_PKEY_fromdata",
+      "EVP_PKEY_set_type_by_keymgmt", "EVP_PKEY_get_params", "EVP_PKEY_copy_parameters",
+      "EC_GROUP_new_by_curve_name_ex", "EVP_PKEY_CTX_free", "EVP_PKEY_free")),
+    ("openssl", "chain verification, minus the signatures (X509_verify_cert)", ("X509_verify_cert",)),
+    ("openssl", "certificate parsing (d2i_X509, extensions)",
+     ("d2i_X509", "ASN1_item_d2i", "ASN1_item_d2i_ex", "X509_check_purpose", "X509_get_ext_d2i",
+      "X509_free")),
+    ("openssl", "SSL object setup and teardown", ("SSL_new", "SSL_free", "SSL_clear")),
+    ("openssl", "error queue", ("ERR_set_mark", "ERR_pop_to_mark", "ERR_clear_error", "ERR_new",
+                                "ERR_set_debug", "ERR_set_error", "ERR_clear_last_mark")),
+)
+_LANDMARK = {sym: (cat, label) for cat, label, syms in PROFILE_LANDMARKS for sym in syms}
+OPENSSL_DSOS = ("libcrypto.so", "libssl.so")
+
+
+def profile_breakdown(data: Path) -> dict:
+    """Shares of the samples in `data` (a DwarfPerfRecord): crypto, OpenSSL overhead (by
+    landmark), the server's own code (with libc/libstdc++ it calls), the kernel."""
+    text = command_output(["perf", "script", "-i", str(data), "-F", "ip,sym,dso"], timeout=600)
+    buckets: dict[tuple[str, str], int] = {}
+    total = 0
+    for block in text.split("\n\n"):
+        frames = []
+        for line in block.splitlines():
+            m = re.match(r"^\s*[0-9a-f]+ (.*) \((.*)\)\s*$", line)
+            if m:
+                frames.append((m.group(1), m.group(2)))
+        if not frames:
+            continue
+        total += 1
+        sym, dso = frames[0]
+        if "kernel" in dso or dso.startswith("[k"):
+            key = ("kernel", "kernel (syscalls, TCP, scheduling, page faults)")
+        elif any(any(d in fdso for d in OPENSSL_DSOS) for _, fdso in frames):
+            key = ("openssl", "other OpenSSL (handshake state machine, ASN.1, BIGNUM, malloc inside it)")
+            for fsym, fdso in frames:
+                name = fsym.split("@")[0]
+                if name in _LANDMARK:
+                    key = _LANDMARK[name]
+                    break
+        else:
+            key = ("server", "the server's own code (and the libc/libstdc++ it calls)")
+        buckets[key] = buckets.get(key, 0) + 1
+    rows = sorted(((100.0 * n / total, cat, label) for (cat, label), n in buckets.items()), reverse=True) \
+        if total else []
+    by_cat: dict[str, float] = {}
+    for pct, cat, _ in rows:
+        by_cat[cat] = by_cat.get(cat, 0.0) + pct
+    return {"samples": total, "categories": by_cat, "rows": rows}
 
 
 def start_distls(args, s: Session, distls: Path, certs: Path) -> tuple[object, int, int]:
@@ -151,11 +236,12 @@ def run_one(server: str, args, distls: Path, certs: dict, tls_load: Path, work: 
         read_stdout_line(client, "BEGIN", timeout=60 + args.warmup)
         t0, c0, b0 = time.monotonic(), proc_cpu_seconds(proc.pid), system_busy_ticks()
         h0 = {p.label: proc_cpu_seconds(p.pid) for p in helpers}
-        rec = PerfRecord(proc.pid, args.perf / f"{work.name}.data") if args.perf else None
+        rec = DwarfPerfRecord(proc.pid, args.perf / f"{work.name}.data") if args.perf else None
         read_stdout_line(client, "END", timeout=60 + args.seconds)
         if rec:
             rec.stop()
             extra["profile"] = perf_report(rec.out, top=20)
+            extra["breakdown"] = profile_breakdown(rec.out)
         t1, c1, b1 = time.monotonic(), proc_cpu_seconds(proc.pid), system_busy_ticks()
         h1 = {p.label: proc_cpu_seconds(p.pid) for p in helpers}
         result = read_stdout_line(client, "RESULT", timeout=30)
@@ -208,8 +294,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--markdown", type=Path)
     ap.add_argument("--plot", type=Path, metavar="DIR", help="write handshakes.png (and handshakes.json)")
     ap.add_argument("--perf", type=Path, metavar="DIR",
-                    help="profile each server over its timed window with perf (cpu-clock) into "
-                         "DIR and print where its CPU goes (slows the server: not for the table)")
+                    help="profile each server over its timed window with perf (cpu-clock, DWARF call "
+                         "graphs) into DIR and print where its CPU goes: crypto, OpenSSL overhead, "
+                         "own code, kernel (slows the server: not for the table)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args(argv)
     servers = [x for x in args.servers.split(",") if x]
@@ -302,6 +389,14 @@ def main(argv: list[str]) -> int:
                 lines += ["", f"{server} during the timed window (perf, cpu-clock), by DSO: "
                           + ", ".join(f"{name} {pct:.0f}%" for pct, name in prof["dso"][:8]), "```"]
                 lines += [f"{pct:5.1f}%  {sym}" for pct, sym in prof["symbols"][:20]] + ["```"]
+            br = next((r["breakdown"] for r in rs if r.get("breakdown", {}).get("samples")), None)
+            if br:
+                cats = br["categories"]
+                lines += ["", f"{server}: where its CPU goes by call stack ({br['samples']} samples): crypto "
+                          f"{cats.get('crypto', 0):.0f}%, OpenSSL overhead {cats.get('openssl', 0):.0f}%, "
+                          f"the server's own code {cats.get('server', 0):.0f}%, kernel "
+                          f"{cats.get('kernel', 0):.0f}%", "```"]
+                lines += [f"{pct:5.1f}%  {cat:<8} {label}" for pct, cat, label in br["rows"]] + ["```"]
         print()
         print("\n".join(lines))
         data = {"kind": "handshakes", "servers": summary, "runs": runs, "speed": speed,
