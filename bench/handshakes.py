@@ -177,6 +177,29 @@ def profile_breakdown(data: Path) -> dict:
     return {"samples": total, "categories": by_cat, "rows": rows}
 
 
+INPROC_CONFIGS = (  # (label, CHAIN, client GROUPS) for tls_inproc.c
+    ("distls's settings (chain built once, no root; X25519)", "built", "X25519"),
+    ("OpenSSL's defaults (chain built and verified per handshake, root sent; X25519)", "stock", "X25519"),
+    ("distls's settings, a client offering P-256 only", "built", "P-256"),
+)
+
+
+def inproc_floor(tool: Path, certs: dict, handshakes: int, rounds: int) -> list[dict]:
+    """OpenSSL's own server CPU per handshake, no sockets (tls_inproc.c), per config:
+    the median and range of `rounds` runs of `handshakes` each, alternating."""
+    got: dict[str, list[float]] = {label: [] for label, _, _ in INPROC_CONFIGS}
+    for _ in range(rounds):
+        for label, chain, groups in INPROC_CONFIGS:
+            out = subprocess.run([str(tool), str(certs["server"]), str(certs["client"]), str(handshakes),
+                                  chain, groups], capture_output=True, text=True, timeout=300)
+            m = re.search(r"RESULT ok=(\d+) server_us=([\d.]+)", out.stdout)
+            if out.returncode != 0 or not m:
+                raise BenchError(f"tls_inproc {chain} {groups} failed: {out.stderr.strip()[-300:]}")
+            got[label].append(float(m.group(2)))
+    return [{"config": label, "server_us": statistics.median(v), "server_us_min": min(v),
+             "server_us_max": max(v), "per_cpu_s": 1e6 / statistics.median(v)} for label, v in got.items()]
+
+
 def start_distls(args, s: Session, distls: Path, certs: Path) -> tuple[object, int, int]:
     port, epmd, admin = free_port((IP_SERVER,)), free_port(), free_port()
     # --handshake-rate 0: every connection comes from one address, and the default
@@ -287,6 +310,9 @@ def main(argv: list[str]) -> int:
                     help="the client verifies the server's chain too (costs client CPU)")
     ap.add_argument("--speed-seconds", type=int, default=3,
                     help="seconds per `openssl speed` test (0: skip the bound) [3]")
+    ap.add_argument("--inproc", type=int, default=300, metavar="N",
+                    help="also time N handshakes per configuration inside one process over memory "
+                         "BIOs (tls_inproc.c): OpenSSL's own floor, no sockets (0: skip) [300]")
     ap.add_argument("--distls-flags", default="", help="extra `distls proxy` flags")
     ap.add_argument("--settle", type=float, default=0.0, metavar="SECONDS",
                     help="before each run wait up to this long for the machine to be < 25%% busy")
@@ -329,6 +355,14 @@ def main(argv: list[str]) -> int:
                 print(f"openssl speed: ECDSA P-256 sign {speed['ecdsap256_sign_per_s']:.0f}/s, verify "
                       f"{speed['ecdsap256_verify_per_s']:.0f}/s, X25519 {speed['x25519_per_s']:.0f}/s"
                       f" -> bound {speed['bound_per_cpu_s']:.0f} handshakes per CPU-second", flush=True)
+        floor = []
+        if args.inproc > 0:
+            inproc = compile_c(BENCH_DIR / "tls_inproc.c", work / "tls_inproc", ["-lssl", "-lcrypto"])
+            floor = inproc_floor(inproc, certs, args.inproc, 3)
+            for f in floor:
+                print(f"OpenSSL alone, in one process: {f['per_cpu_s']:.0f} handshakes per server CPU-s "
+                      f"({f['server_us']:.0f} µs, {f['server_us_min']:.0f}–{f['server_us_max']:.0f}) with "
+                      f"{f['config']}", flush=True)
         runs: dict[str, list[dict]] = {x: [] for x in servers}
         for i in range(1, args.runs + 1):
             for server in servers:
@@ -372,6 +406,9 @@ def main(argv: list[str]) -> int:
                          f"{v['per_cpu_s_max']:.0f} | {v['per_wall_s']:.0f} | {v['server_cpu_pct']:.0f}% "
                          f"| {v['client_cpu_pct']:.0f}% | {v['runs']} |")
         bound = speed.get("bound_per_cpu_s")
+        for f in floor:
+            lines.append(f"| OpenSSL alone, no sockets: {f['config']} | {f['per_cpu_s']:.0f} | "
+                         f"{1e6 / f['server_us_max']:.0f}–{1e6 / f['server_us_min']:.0f} | | | | 3 |")
         if bound:
             lines.append(f"| crypto bound (openssl speed) | {bound:.0f} | | | | | |")
         lines.append("")
@@ -383,6 +420,13 @@ def main(argv: list[str]) -> int:
                          f"{o['per_cpu_s']:.0f} (target >= 2 x)")
         if bound and d:
             lines.append(f"- distls reaches {d['per_cpu_s'] / bound:.0%} of the crypto bound ({bound:.0f})")
+        if floor and d:
+            f = floor[0]
+            lines.append(f"- OpenSSL alone with distls's settings, no sockets: {f['per_cpu_s']:.0f} per CPU-s "
+                         f"({f['server_us']:.0f} µs); distls's server spends {1e6 / d['per_cpu_s']:.0f} µs per "
+                         f"handshake, {1e6 / d['per_cpu_s'] - f['server_us']:.0f} µs of it outside OpenSSL's "
+                         f"handshake (sockets, the node connection, its own code)"
+                         + (f"; 2 x s_server would need {1e6 / (2 * o['per_cpu_s']):.0f} µs" if o else ""))
         for server, rs in runs.items():
             prof = next((r["profile"] for r in rs if "profile" in r), None)
             if prof:
@@ -399,7 +443,7 @@ def main(argv: list[str]) -> int:
                 lines += [f"{pct:5.1f}%  {cat:<8} {label}" for pct, cat, label in br["rows"]] + ["```"]
         print()
         print("\n".join(lines))
-        data = {"kind": "handshakes", "servers": summary, "runs": runs, "speed": speed,
+        data = {"kind": "handshakes", "servers": summary, "runs": runs, "speed": speed, "inproc": floor,
                 "crypto_bound_per_cpu_s": bound, "machine": facts, "argv": argv,
                 "concurrency": args.concurrency, "client_verify": args.client_verify}
         if args.json:
