@@ -52,8 +52,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import (BENCH_DIR, REPO_ROOT, BenchError, PerfRecord, Session, compile_c, perf_report,
-                      perf_usable,
+from benchlib import (BENCH_DIR, REPO_ROOT, BenchError, PerfRecord, Session, command_output, compile_c,
+                      perf_report, perf_usable,
                       describe_failure, find_build, free_port, http_status, install_signal_handlers,
                       issue_cert, loadavg, machine_facts, make_ca, make_plots, metrics, need_tools,
                       proc_cpu_seconds, raise_nofile, read_stdout_line, settle, system_busy_ticks,
@@ -90,6 +90,114 @@ def openssl_speed(seconds: int) -> dict:
         res["bound_per_cpu_s"] = 1 / per
     res["raw"] = "\n".join(l for l in out.splitlines() if "ecdsa" in l or "ecdh" in l or "op/s" in l)
     return res
+
+
+class DwarfPerfRecord(PerfRecord):
+    """`perf record` with DWARF call graphs: Debian's libcrypto has no frame pointers, so
+    `-g` stacks stop at its first frame and nothing says which OpenSSL call a sample is in."""
+
+    def __init__(self, pid: int, out: Path, freq: int = 499) -> None:
+        self.out = out
+        self.log = open(out.with_suffix(".log"), "ab")
+        self.popen = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", str(freq),
+                                       "--call-graph", "dwarf,16384", "-p", str(pid), "-o", str(out)],
+                                      stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+                                      start_new_session=True)
+
+
+# Where a sample's CPU goes, by the innermost of these exported OpenSSL functions on its
+# stack (Debian ships libcrypto without symbols for its internal functions, so these
+# landmarks are what a stack can be judged by). "crypto" is the arithmetic a handshake
+# needs (what `openssl speed` times); everything else under OpenSSL is its overhead.
+PROFILE_LANDMARKS = (
+    ("crypto", "ECDSA P-256 sign/verify", ("EC_POINT_mul", "EVP_DigestSignFinal", "EVP_DigestVerifyFinal",
+                                            "EVP_DigestSign", "EVP_DigestVerify", "ECDSA_do_verify",
+                                            "ECDSA_do_sign_ex", "BN_mod_inverse")),
+    ("crypto", "X25519", ("EVP_PKEY_derive", "EVP_PKEY_generate", "EVP_PKEY_keygen")),
+    ("crypto", "AES-GCM, SHA-256, HMAC (records, transcript, key schedule)",
+     ("EVP_EncryptUpdate", "EVP_DecryptUpdate", "EVP_CipherUpdate", "EVP_EncryptFinal_ex",
+      "EVP_DecryptFinal_ex", "CRYPTO_gcm128_encrypt_ctr32", "CRYPTO_gcm128_decrypt_ctr32",
+      "SHA256_Update", "SHA256_Final", "EVP_DigestUpdate", "EVP_DigestFinal_ex", "HMAC_Update",
+      "HMAC_Final")),
+    ("openssl", "public-key decoders (OSSL_DECODER, the client certificate's key)",
+     ("OSSL_DECODER_CTX_new_for_pkey", "OSSL_DECODER_from_data", "OSSL_DECODER_from_bio",
+      "OSSL_DECODER_CTX_free")),
+    ("openssl", "algorithm fetches (EVP_*_fetch, do_all_provided)",
+     ("EVP_MD_fetch", "EVP_KDF_fetch", "EVP_CIPHER_fetch", "EVP_SIGNATURE_fetch", "EVP_KEYMGMT_fetch",
+      "EVP_KEYEXCH_fetch", "EVP_MAC_fetch", "EVP_KEYMGMT_do_all_provided", "EVP_RAND_fetch")),
+    ("openssl", "key import/export between EVP_PKEY and providers",
+     ("EVP_PKEY_CTX_new_from_pkey", "EVP_PKEY_CTX_new_from_name", "EVP_PKEY_fromdata",
+      "EVP_PKEY_set_type_by_keymgmt", "EVP_PKEY_get_params", "EVP_PKEY_copy_parameters",
+      "EC_GROUP_new_by_curve_name_ex", "EVP_PKEY_CTX_free", "EVP_PKEY_free")),
+    ("openssl", "chain verification, minus the signatures (X509_verify_cert)", ("X509_verify_cert",)),
+    ("openssl", "certificate parsing (d2i_X509, extensions)",
+     ("d2i_X509", "ASN1_item_d2i", "ASN1_item_d2i_ex", "X509_check_purpose", "X509_get_ext_d2i",
+      "X509_free")),
+    ("openssl", "SSL object setup and teardown", ("SSL_new", "SSL_free", "SSL_clear")),
+    ("openssl", "error queue", ("ERR_set_mark", "ERR_pop_to_mark", "ERR_clear_error", "ERR_new",
+                                "ERR_set_debug", "ERR_set_error", "ERR_clear_last_mark")),
+)
+_LANDMARK = {sym: (cat, label) for cat, label, syms in PROFILE_LANDMARKS for sym in syms}
+OPENSSL_DSOS = ("libcrypto.so", "libssl.so")
+
+
+def profile_breakdown(data: Path) -> dict:
+    """Shares of the samples in `data` (a DwarfPerfRecord): crypto, OpenSSL overhead (by
+    landmark), the server's own code (with libc/libstdc++ it calls), the kernel."""
+    text = command_output(["perf", "script", "-i", str(data), "-F", "ip,sym,dso"], timeout=600)
+    buckets: dict[tuple[str, str], int] = {}
+    total = 0
+    for block in text.split("\n\n"):
+        frames = []
+        for line in block.splitlines():
+            m = re.match(r"^\s*[0-9a-f]+ (.*) \((.*)\)\s*$", line)
+            if m:
+                frames.append((m.group(1), m.group(2)))
+        if not frames:
+            continue
+        total += 1
+        sym, dso = frames[0]
+        if "kernel" in dso or dso.startswith("[k"):
+            key = ("kernel", "kernel (syscalls, TCP, scheduling, page faults)")
+        elif any(any(d in fdso for d in OPENSSL_DSOS) for _, fdso in frames):
+            key = ("openssl", "other OpenSSL (handshake state machine, ASN.1, BIGNUM, malloc inside it)")
+            for fsym, fdso in frames:
+                name = fsym.split("@")[0]
+                if name in _LANDMARK:
+                    key = _LANDMARK[name]
+                    break
+        else:
+            key = ("server", "the server's own code (and the libc/libstdc++ it calls)")
+        buckets[key] = buckets.get(key, 0) + 1
+    rows = sorted(((100.0 * n / total, cat, label) for (cat, label), n in buckets.items()), reverse=True) \
+        if total else []
+    by_cat: dict[str, float] = {}
+    for pct, cat, _ in rows:
+        by_cat[cat] = by_cat.get(cat, 0.0) + pct
+    return {"samples": total, "categories": by_cat, "rows": rows}
+
+
+INPROC_CONFIGS = (  # (label, CHAIN, client GROUPS) for tls_inproc.c
+    ("distls's settings (chain built once, no root; X25519)", "built", "X25519"),
+    ("OpenSSL's defaults (chain built and verified per handshake, root sent; X25519)", "stock", "X25519"),
+    ("distls's settings, a client offering P-256 only", "built", "P-256"),
+)
+
+
+def inproc_floor(tool: Path, certs: dict, handshakes: int, rounds: int) -> list[dict]:
+    """OpenSSL's own server CPU per handshake, no sockets (tls_inproc.c), per config:
+    the median and range of `rounds` runs of `handshakes` each, alternating."""
+    got: dict[str, list[float]] = {label: [] for label, _, _ in INPROC_CONFIGS}
+    for _ in range(rounds):
+        for label, chain, groups in INPROC_CONFIGS:
+            out = subprocess.run([str(tool), str(certs["server"]), str(certs["client"]), str(handshakes),
+                                  chain, groups], capture_output=True, text=True, timeout=300)
+            m = re.search(r"RESULT ok=(\d+) server_us=([\d.]+)", out.stdout)
+            if out.returncode != 0 or not m:
+                raise BenchError(f"tls_inproc {chain} {groups} failed: {out.stderr.strip()[-300:]}")
+            got[label].append(float(m.group(2)))
+    return [{"config": label, "server_us": statistics.median(v), "server_us_min": min(v),
+             "server_us_max": max(v), "per_cpu_s": 1e6 / statistics.median(v)} for label, v in got.items()]
 
 
 def start_distls(args, s: Session, distls: Path, certs: Path) -> tuple[object, int, int]:
@@ -151,11 +259,12 @@ def run_one(server: str, args, distls: Path, certs: dict, tls_load: Path, work: 
         read_stdout_line(client, "BEGIN", timeout=60 + args.warmup)
         t0, c0, b0 = time.monotonic(), proc_cpu_seconds(proc.pid), system_busy_ticks()
         h0 = {p.label: proc_cpu_seconds(p.pid) for p in helpers}
-        rec = PerfRecord(proc.pid, args.perf / f"{work.name}.data") if args.perf else None
+        rec = DwarfPerfRecord(proc.pid, args.perf / f"{work.name}.data") if args.perf else None
         read_stdout_line(client, "END", timeout=60 + args.seconds)
         if rec:
             rec.stop()
             extra["profile"] = perf_report(rec.out, top=20)
+            extra["breakdown"] = profile_breakdown(rec.out)
         t1, c1, b1 = time.monotonic(), proc_cpu_seconds(proc.pid), system_busy_ticks()
         h1 = {p.label: proc_cpu_seconds(p.pid) for p in helpers}
         result = read_stdout_line(client, "RESULT", timeout=30)
@@ -201,6 +310,9 @@ def main(argv: list[str]) -> int:
                     help="the client verifies the server's chain too (costs client CPU)")
     ap.add_argument("--speed-seconds", type=int, default=3,
                     help="seconds per `openssl speed` test (0: skip the bound) [3]")
+    ap.add_argument("--inproc", type=int, default=300, metavar="N",
+                    help="also time N handshakes per configuration inside one process over memory "
+                         "BIOs (tls_inproc.c): OpenSSL's own floor, no sockets (0: skip) [300]")
     ap.add_argument("--distls-flags", default="", help="extra `distls proxy` flags")
     ap.add_argument("--settle", type=float, default=0.0, metavar="SECONDS",
                     help="before each run wait up to this long for the machine to be < 25%% busy")
@@ -208,8 +320,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--markdown", type=Path)
     ap.add_argument("--plot", type=Path, metavar="DIR", help="write handshakes.png (and handshakes.json)")
     ap.add_argument("--perf", type=Path, metavar="DIR",
-                    help="profile each server over its timed window with perf (cpu-clock) into "
-                         "DIR and print where its CPU goes (slows the server: not for the table)")
+                    help="profile each server over its timed window with perf (cpu-clock, DWARF call "
+                         "graphs) into DIR and print where its CPU goes: crypto, OpenSSL overhead, "
+                         "own code, kernel (slows the server: not for the table)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args(argv)
     servers = [x for x in args.servers.split(",") if x]
@@ -242,6 +355,14 @@ def main(argv: list[str]) -> int:
                 print(f"openssl speed: ECDSA P-256 sign {speed['ecdsap256_sign_per_s']:.0f}/s, verify "
                       f"{speed['ecdsap256_verify_per_s']:.0f}/s, X25519 {speed['x25519_per_s']:.0f}/s"
                       f" -> bound {speed['bound_per_cpu_s']:.0f} handshakes per CPU-second", flush=True)
+        floor = []
+        if args.inproc > 0:
+            inproc = compile_c(BENCH_DIR / "tls_inproc.c", work / "tls_inproc", ["-lssl", "-lcrypto"])
+            floor = inproc_floor(inproc, certs, args.inproc, 3)
+            for f in floor:
+                print(f"OpenSSL alone, in one process: {f['per_cpu_s']:.0f} handshakes per server CPU-s "
+                      f"({f['server_us']:.0f} µs, {f['server_us_min']:.0f}–{f['server_us_max']:.0f}) with "
+                      f"{f['config']}", flush=True)
         runs: dict[str, list[dict]] = {x: [] for x in servers}
         for i in range(1, args.runs + 1):
             for server in servers:
@@ -285,6 +406,9 @@ def main(argv: list[str]) -> int:
                          f"{v['per_cpu_s_max']:.0f} | {v['per_wall_s']:.0f} | {v['server_cpu_pct']:.0f}% "
                          f"| {v['client_cpu_pct']:.0f}% | {v['runs']} |")
         bound = speed.get("bound_per_cpu_s")
+        for f in floor:
+            lines.append(f"| OpenSSL alone, no sockets: {f['config']} | {f['per_cpu_s']:.0f} | "
+                         f"{1e6 / f['server_us_max']:.0f}–{1e6 / f['server_us_min']:.0f} | | | | 3 |")
         if bound:
             lines.append(f"| crypto bound (openssl speed) | {bound:.0f} | | | | | |")
         lines.append("")
@@ -296,15 +420,30 @@ def main(argv: list[str]) -> int:
                          f"{o['per_cpu_s']:.0f} (target >= 2 x)")
         if bound and d:
             lines.append(f"- distls reaches {d['per_cpu_s'] / bound:.0%} of the crypto bound ({bound:.0f})")
+        if floor and d:
+            f = floor[0]
+            lines.append(f"- OpenSSL alone with distls's settings, no sockets: {f['per_cpu_s']:.0f} per CPU-s "
+                         f"({f['server_us']:.0f} µs); distls's server spends {1e6 / d['per_cpu_s']:.0f} µs per "
+                         f"handshake, {1e6 / d['per_cpu_s'] - f['server_us']:.0f} µs of it outside OpenSSL's "
+                         f"handshake (sockets, the node connection, its own code)"
+                         + (f"; 2 x s_server would need {1e6 / (2 * o['per_cpu_s']):.0f} µs" if o else ""))
         for server, rs in runs.items():
             prof = next((r["profile"] for r in rs if "profile" in r), None)
             if prof:
                 lines += ["", f"{server} during the timed window (perf, cpu-clock), by DSO: "
                           + ", ".join(f"{name} {pct:.0f}%" for pct, name in prof["dso"][:8]), "```"]
                 lines += [f"{pct:5.1f}%  {sym}" for pct, sym in prof["symbols"][:20]] + ["```"]
+            br = next((r["breakdown"] for r in rs if r.get("breakdown", {}).get("samples")), None)
+            if br:
+                cats = br["categories"]
+                lines += ["", f"{server}: where its CPU goes by call stack ({br['samples']} samples): crypto "
+                          f"{cats.get('crypto', 0):.0f}%, OpenSSL overhead {cats.get('openssl', 0):.0f}%, "
+                          f"the server's own code {cats.get('server', 0):.0f}%, kernel "
+                          f"{cats.get('kernel', 0):.0f}%", "```"]
+                lines += [f"{pct:5.1f}%  {cat:<8} {label}" for pct, cat, label in br["rows"]] + ["```"]
         print()
         print("\n".join(lines))
-        data = {"kind": "handshakes", "servers": summary, "runs": runs, "speed": speed,
+        data = {"kind": "handshakes", "servers": summary, "runs": runs, "speed": speed, "inproc": floor,
                 "crypto_bound_per_cpu_s": bound, "machine": facts, "argv": argv,
                 "concurrency": args.concurrency, "client_verify": args.client_verify}
         if args.json:

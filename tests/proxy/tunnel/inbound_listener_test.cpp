@@ -178,6 +178,9 @@ class InboundListenerTest : public ::testing::Test {
         if (!d->send_after.empty()) co_await d->tls->write_all(asio::buffer(std::exchange(d->send_after, "")));
       }
       d->closed_by_server = true;
+      // As a peer's distls does once its node is gone: the tunnel ends when both
+      // directions have (splice keeps a half-closed tunnel open).
+      co_await d->tls->shutdown_send();
     });
     return d;
   }
