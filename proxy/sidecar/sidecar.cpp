@@ -9,6 +9,7 @@
 
 #include "distls/x509/identity.hpp"
 #include "distls/util/listen.hpp"
+#include "distls/tunnel/socket_dir.hpp"
 
 namespace distls {
 
@@ -42,7 +43,7 @@ Sidecar::Sidecar(asio::io_context& io, const ProxyConfig& config, Logger& log, M
       listeners_(io.get_executor(), ctx_,
              config.epmd.address().is_v6() ? asio::ip::address(asio::ip::address_v6::loopback())
                                             : asio::ip::address(asio::ip::address_v4::loopback())),
-      inbound_(io.get_executor(), ctx_, registry_, config.listen),
+      inbound_(io.get_executor(), ctx_, [this] { return node_address(); }, config.listen),
       epmd_(io.get_executor(), ctx_, registry_, listeners_, config.epmd) {
   identity_.set_hooks({[this](const TlsContext& c) { trust_changed(c); },
                        [this](const std::string& why) {
@@ -193,6 +194,13 @@ void Sidecar::stop() {
 }
 
 std::size_t Sidecar::close_all() { return sessions_.close_all(); }
+
+std::optional<NodeAddress> Sidecar::node_address() const {
+  const Registration* reg = registry_.find(config_.node.alive);
+  if (!reg) return std::nullopt;
+  if (reg->request.port == 0) return unix_stream::endpoint(node_socket_path(config_.socket_dir, reg->request.name));
+  return asio::ip::tcp::endpoint(reg->loopback, reg->request.port);
+}
 
 bool Sidecar::ready(std::string& why_not) const {
   if (tasks_.failed()) {

@@ -37,13 +37,16 @@ bool same_host(const asio::ip::address& source, const std::string& host) {
   return plain(source) == plain(named);
 }
 
+std::string describe(const tcp::endpoint& at) { return to_string(at); }
+std::string describe(const unix_stream::endpoint& at) { return at.path(); }
+
 }  // namespace
 
-InboundListener::InboundListener(asio::any_io_executor ex, ProxyContext& ctx, const NodeRegistry& registry,
+InboundListener::InboundListener(asio::any_io_executor ex, ProxyContext& ctx, FindNode find_node,
                                  const tcp::endpoint& listen)
     : ex_(ex),
       ctx_(ctx),
-      registry_(registry),
+      find_node_(std::move(find_node)),
       acceptor_(make_listener(ex, listen, "--listen")),
       rate_(ctx.limits.handshake_rate, std::max(1.0, ctx.limits.handshake_rate * 2)),
       lobby_(ex, ctx.limits.handshake_timeout,
@@ -103,15 +106,7 @@ asio::awaitable<void> InboundListener::admit(tcp::socket s, ConnectionLimiter::S
     co_return;
   }
   TlsStream tls(std::move(s), std::move(tls_ctx), TlsStream::Role::server);
-  // The node's side: loopback TCP, or its Unix socket when it registered with port 0.
-  tcp::socket node(ex_);
-  unix_stream::socket node_unix(ex_);
-  const auto session = ctx_.sessions.add([&] {
-    error_code ignored;
-    node.close(ignored);
-    node_unix.close(ignored);
-    tls.close();
-  });
+  const auto session = ctx_.sessions.add([&] { tls.close(); });
 
   auto handshake = [&]() -> asio::awaitable<Admission> {
     if (auto hec = co_await tls.handshake()) {
@@ -148,40 +143,35 @@ asio::awaitable<void> InboundListener::admit(tcp::socket s, ConnectionLimiter::S
   }
   const NodeName peer = *admitted->node;
 
-  const Registration* reg = registry_.find(ctx_.self.alive);
-  if (!reg) {
+  const auto node_at = find_node_();
+  if (!node_at) {
     count_failure(ctx_, "in", "node_not_registered");
     ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"node", peer.full()},
                                      {"reason", "node_not_registered"}, {"detail", ctx_.self.alive + " has not registered"}});
     co_return;
   }
-  const bool over_unix = reg->request.port == 0;
-  const auto connect_node = [&]() -> asio::awaitable<std::tuple<error_code>> {
-    if (over_unix)
-      co_return co_await node_unix.async_connect(unix_stream::endpoint(node_socket_path(ctx_.socket_dir, reg->request.name)),
-                                                 as_tuple(use_awaitable));
-    co_return co_await node.async_connect(tcp::endpoint(reg->loopback, reg->request.port), as_tuple(use_awaitable));
-  };
-  auto connected = co_await within(ctx_.limits.handshake_timeout, connect_node());
-  if (!connected || std::get<0>(*connected)) {
-    count_failure(ctx_, "in", "node_unreachable");
-    ctx_.log.warn("tunnel_refused",
-                  {{"direction", "in"}, {"from", from}, {"node", peer.full()}, {"reason", "node_unreachable"},
-                   {"at", over_unix ? node_socket_path(ctx_.socket_dir, reg->request.name)
-                                    : std::to_string(reg->request.port)}});
-    co_return;
-  }
-  if (over_unix) {
-    size_node_socket(node_unix);
-    co_await splice_to_node(node_unix, tls, peer, from, admitted->frame);
-  }
+  if (const auto* at = std::get_if<tcp::endpoint>(&*node_at))
+    co_await splice_to_node<tcp>(*at, tls, peer, from, admitted->frame);
   else
-    co_await splice_to_node(node, tls, peer, from, admitted->frame);
+    co_await splice_to_node<unix_stream>(std::get<unix_stream::endpoint>(*node_at), tls, peer, from, admitted->frame);
 }
 
-template <class NodeSocket>
-asio::awaitable<void> InboundListener::splice_to_node(NodeSocket& node, TlsStream& tls, const NodeName& peer,
+template <class Protocol>
+asio::awaitable<void> InboundListener::splice_to_node(typename Protocol::endpoint at, TlsStream& tls, const NodeName& peer,
                                                       const std::string& from, const std::vector<std::uint8_t>& first_frame) {
+  typename Protocol::socket node(ex_);
+  const auto session = ctx_.sessions.add([&] {
+    error_code ignored;
+    node.close(ignored);
+  });
+  auto connected = co_await within(ctx_.limits.handshake_timeout, node.async_connect(at, as_tuple(use_awaitable)));
+  if (!connected || std::get<0>(*connected)) {
+    count_failure(ctx_, "in", "node_unreachable");
+    ctx_.log.warn("tunnel_refused", {{"direction", "in"}, {"from", from}, {"node", peer.full()},
+                                     {"reason", "node_unreachable"}, {"at", describe(at)}});
+    co_return;
+  }
+  if constexpr (std::is_same_v<Protocol, unix_stream>) size_node_socket(node);
   ctx_.log.info("tunnel_open", {{"direction", "in"}, {"from", from}, {"peer", peer.full()},
                                 {"peer_serial", serial_hex(SSL_get0_peer_certificate(tls.ssl()))},
                                 {"tls", SSL_get_version(tls.ssl())}, {"cipher", SSL_get_cipher_name(tls.ssl())}});

@@ -55,6 +55,9 @@ class Sidecar {
   std::string peers_json() const;
   std::string metrics_text();
   void trust_changed(const TlsContext& now_trusted);
+  // Where peers' tunnels reach the local node: its EPMD registration, a port on the
+  // loopback it registered from or (port 0) its socket in --socket-dir.
+  std::optional<NodeAddress> node_address() const;
 
   const ProxyConfig config_;
   Logger& log_;

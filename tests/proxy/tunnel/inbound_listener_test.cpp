@@ -5,9 +5,13 @@
 #include "distls/tunnel/inbound_listener.hpp"
 
 #include <memory>
+
+#include <stdlib.h>
+#include <unistd.h>
 #include <sstream>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -76,7 +80,8 @@ class InboundListenerTest : public ::testing::Test {
   PeerBook book;
   Tasks tasks{io.get_executor(), log, metrics};
   Sessions sessions;
-  NodeRegistry registry;
+  // What the listener's FindNode answers: where the node is registered, if it is.
+  std::optional<NodeAddress> node_at;
   // The local node: where an admitted tunnel connects.
   tcp::acceptor node_acceptor{io, tcp::endpoint(ip("127.0.0.1"), 0)};
   tcp::socket node{io};
@@ -91,17 +96,12 @@ class InboundListenerTest : public ::testing::Test {
     inbound.emplace(l.max_connections);
     ctx.emplace(ProxyContext{log, metrics, tls, *inbound, outbound, tunnels, tasks, sessions, dns, book, l,
                              *parse_node_name("app@127.0.0.2"), 4370, std::nullopt, std::move(allow), check_source});
-    listener.emplace(io.get_executor(), *ctx, registry, tcp::endpoint(ip("127.0.0.2"), 0));
+    listener.emplace(io.get_executor(), *ctx, [this] { return node_at; }, tcp::endpoint(ip("127.0.0.2"), 0));
     listener->start();
   }
   void start() { start(limits()); }
 
-  void register_node(std::uint16_t port) {
-    epmd::Alive2Request r;
-    r.port = port;
-    r.name = "app";
-    ASSERT_TRUE(registry.add(r));
-  }
+  void register_node(std::uint16_t port) { node_at = tcp::endpoint(ip("127.0.0.1"), port); }
 
   void TearDown() override {
     if (listener) listener->stop();
@@ -249,6 +249,43 @@ TEST_F(InboundListenerTest, AnAdmittedPeerIsSplicedToTheRegisteredNode) {
 
 // A source that opens connections faster than --handshake-rate is refused before
 // anything else costs; another source is not.
+TEST_F(InboundListenerTest, ANodeOnAUnixSocketIsReachedThere) {
+  char dir_template[] = "/tmp/distls-inbound-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string path = std::string(dir_template) + "/app.sock";
+  using unix_stream = asio::local::stream_protocol;
+  unix_stream::acceptor node_unix_acceptor(io, unix_stream::endpoint(path));
+  unix_stream::socket node_unix(io);
+  node_at = unix_stream::endpoint(path);
+  start();
+  auto d = dial("127.0.0.3", test::tls_for(ca, "127.0.0.3"), send_name("app@127.0.0.3"));
+  d->send_after = "from the peer";
+  auto accepted = std::make_shared<bool>(false);
+  node_unix_acceptor.async_accept(node_unix, [accepted](error_code ec) { *accepted = !ec; });
+  ASSERT_TRUE(poll([&] { return *accepted; })) << log_text.str();
+  const auto frame = send_name("app@127.0.0.3");
+  asio::write(node_unix, asio::buffer(std::string_view("from the node")));
+  ASSERT_TRUE(poll([&] { return d->received == "from the node"; })) << d->received;
+  auto got = std::make_shared<std::string>(frame.size() + 13, '\0');
+  auto read = std::make_shared<bool>(false);
+  asio::async_read(node_unix, asio::buffer(*got), [got, read](error_code, std::size_t) { *read = true; });
+  ASSERT_TRUE(poll([&] { return *read; }));
+  EXPECT_EQ(*got, frame + "from the peer");
+  EXPECT_EQ(metrics.gauge("distls_tunnels_open", {{"direction", "in"}}), 1);
+  node_unix.close();
+  d->tls->close();
+  EXPECT_TRUE(poll([&] { return metrics.gauge("distls_tunnels_open", {{"direction", "in"}}) == 0; }));
+  ::unlink(path.c_str());
+  ::rmdir(dir_template);
+}
+
+TEST_F(InboundListenerTest, AUnixSocketNobodyListensOnIsNodeUnreachable) {
+  node_at = asio::local::stream_protocol::endpoint("/tmp/distls-inbound-nobody-listens.sock");
+  start();
+  expect_refused("127.0.0.3", test::tls_for(ca, "127.0.0.3"), "app@127.0.0.3", "node_unreachable");
+  EXPECT_NE(log_text.str().find("at=/tmp/distls-inbound-nobody-listens.sock"), std::string::npos) << log_text.str();
+}
+
 TEST_F(InboundListenerTest, RateLimitIsPerSource) {
   auto l = limits();
   l.handshake_rate = 0.001;  // one connection, then one per 1000 s: none more in this test
