@@ -715,6 +715,37 @@ def entry_point_args(entry: str, build: Build) -> list[str]:
     raise ValueError(f"unknown entry point {entry!r}; one of {ENTRY_POINTS}")
 
 
+# The two ways a person reaches a running node's shell: typed by hand, and as a
+# release's remote_console starts it (relx: a dynamic name, no listener, hidden).
+REMOTE_CONSOLE_VARIANTS = {
+    "named": lambda pod: ["-name", f"console@{pod.ip}"],
+    "remote_console": lambda pod: ["-name", f"undefined@{pod.ip}", "-dist_listen", "false"],
+}
+
+
+def check_remote_consoles(test: unittest.TestCase, cluster: "Cluster", pod: "Pod",
+                          env: dict[str, str]) -> None:
+    """`erl -remsh` with -proto_dist distls reaches `pod`'s node in both variants, as a
+    hidden node, and without a tunnel: distls hands a node of its own pod the node's
+    own address (no TLS)."""
+    for label, name_args in REMOTE_CONSOLE_VARIANTS.items():
+        with test.subTest(variant=label):
+            mark = pod.distls_log.mark()
+            argv = ["erl", *name_args(pod), "-remsh", pod.name, "-setcookie", COOKIE, "-hidden",
+                    *entry_point_args("proto_dist", cluster.build)]
+            console = Console(cluster, f"remsh-{label}", argv, env)
+            test.addCleanup(console.close)
+            console.expect(r"\(" + pod.name.replace(".", r"\.") + r"\)\d+> ")
+            console.send('io:format("REMOTE ~p ~p~n", [node(), length(nodes(hidden))]).')
+            remote, hidden = console.expect(r"REMOTE '([^']+)' (\d+)").groups()
+            test.assertEqual(remote, pod.name)
+            test.assertGreaterEqual(int(hidden), 1, "the console is a hidden node")
+            console.close()
+            test.assertEqual(pod.distls_log.events_since(mark, "tunnel_open"), [],
+                             "a node of the pod is reached directly, no TLS")
+    test.assertTrue(pod.node.process.running)
+
+
 class Pod:
     """distls proxy + `app@127.0.0.N` node on loopback alias 127.0.0.N."""
 

@@ -19,8 +19,8 @@ import subprocess
 import unittest
 
 from erlterm import Atom, format_atom
-from harness import COOKIE, DEADLINE, Cluster, ClusterTestCase, Console, ErlNode, LogEvent, \
-    LogFile, Pod, can_connect, distls_env, entry_point_args, epmd_names, epmd_port_please, \
+from harness import COOKIE, DEADLINE, Cluster, ClusterTestCase, ErlNode, LogEvent, LogFile, Pod, \
+    can_connect, check_remote_consoles, distls_env, entry_point_args, epmd_names, epmd_port_please, \
     free_port, http_get, listening_addresses, wait_for
 
 PROTO_DIST, EPMD_MODULE = "proto_dist", "epmd_module"
@@ -167,28 +167,7 @@ class ProtoDistClusterTest(DistTestCase):
         pod = self.proto_b
         env = {**os.environ, "ERL_EPMD_PORT": str(pod.epmd_port),
                "HOME": str(self.cluster.work)}
-        # As typed by hand, and as a release's remote_console starts it (relx: dynamic
-        # name, no listener, hidden).
-        variants = {
-            "named": ["-name", f"console@{pod.ip}"],
-            "remote_console": ["-name", f"undefined@{pod.ip}", "-dist_listen", "false"],
-        }
-        for label, name_args in variants.items():
-            with self.subTest(variant=label):
-                mark = pod.distls_log.mark()
-                argv = ["erl", *name_args, "-remsh", pod.name, "-setcookie", COOKIE, "-hidden",
-                        *entry_point_args(PROTO_DIST, self.cluster.build)]
-                console = Console(self.cluster, f"remsh-{label}", argv, env)
-                self.addCleanup(console.close)
-                console.expect(r"\(" + pod.name.replace(".", r"\.") + r"\)\d+> ")
-                console.send('io:format("REMOTE ~p ~p~n", [node(), length(nodes(hidden))]).')
-                remote, hidden = console.expect(r"REMOTE '([^']+)' (\d+)").groups()
-                self.assertEqual(remote, pod.name)
-                self.assertGreaterEqual(int(hidden), 1, "the console is a hidden node")
-                console.close()
-                # distls answered the node's own port: no tunnel, no TLS.
-                self.assertEqual(pod.distls_log.events_since(mark, "tunnel_open"), [])
-        self.assertTrue(pod.node.process.running)
+        check_remote_consoles(self, self.cluster, pod, env)
 
 
 class FixedListenPortTest(DistTestCase):

@@ -21,8 +21,8 @@ import subprocess
 import unittest
 
 from erlterm import Atom, format_atom
-from harness import COOKIE, DEADLINE, Cluster, ClusterTestCase, Console, LogEvent, Pod, \
-    entry_point_args, free_port, wait_for
+from harness import COOKIE, DEADLINE, Cluster, ClusterTestCase, LogEvent, Pod, \
+    check_remote_consoles, entry_point_args, free_port, wait_for
 
 PROTO_DIST, EPMD_MODULE = "proto_dist", "epmd_module"
 
@@ -153,24 +153,7 @@ class SocketDirTest(ClusterTestCase):
         pod = self.uds_b
         env = {**os.environ, "ERL_EPMD_PORT": str(pod.epmd_port), "HOME": str(self.cluster.work),
                "DISTLS_SOCKET_DIR": str(self.dirs[3])}
-        variants = {
-            "named": ["-name", f"console@{pod.ip}"],
-            "remote_console": ["-name", f"undefined@{pod.ip}", "-dist_listen", "false"],
-        }
-        for label, name_args in variants.items():
-            with self.subTest(variant=label):
-                mark = pod.distls_log.mark()
-                argv = ["erl", *name_args, "-remsh", pod.name, "-setcookie", COOKIE, "-hidden",
-                        *entry_point_args(PROTO_DIST, self.cluster.build)]
-                console = Console(self.cluster, f"remsh-{label}", argv, env)
-                self.addCleanup(console.close)
-                console.expect(r"\(" + pod.name.replace(".", r"\.") + r"\)\d+> ")
-                console.send('io:format("REMOTE ~p~n", [node()]).')
-                self.assertEqual(console.expect(r"REMOTE '([^']+)'").group(1), pod.name)
-                console.close()
-                self.assertEqual(pod.distls_log.events_since(mark, "tunnel_open"), [],
-                                 "a node of the pod is reached at its socket, no TLS")
-        self.assertTrue(pod.node.process.running)
+        check_remote_consoles(self, self.cluster, pod, env)
 
     def test_6_stale_sockets_after_a_killed_pod_are_replaced(self) -> None:
         pod = self.uds_a
