@@ -7,6 +7,7 @@ sys.path[0]). Python 3 stdlib only; plotting is in plots.py (matplotlib).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -19,6 +20,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -34,6 +36,37 @@ PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 class BenchError(Exception):
     pass
+
+
+class Scratch:
+    """A run's work directory (logs, certs, sockets); `keep` leaves it behind."""
+
+    def __init__(self, prefix: str, keep: bool) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=prefix))
+        self.keep = keep
+
+
+@contextlib.contextmanager
+def scratch(prefix: str, keep: bool):
+    """The body of a benchmark's main. Interrupted, or failed with a BenchError, it says
+    so, keeps the work directory for the logs and exits 130 or 1; otherwise the
+    directory goes unless kept."""
+    work = Scratch(prefix, keep)
+    try:
+        yield work
+    except KeyboardInterrupt:
+        work.keep = True
+        print("interrupted; every process stopped", file=sys.stderr)
+        raise SystemExit(130) from None
+    except BenchError as e:
+        work.keep = True
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+    finally:
+        if work.keep:
+            print(f"work directory kept: {work.path}", file=sys.stderr)
+        else:
+            shutil.rmtree(work.path, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------

@@ -43,12 +43,10 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
-import shutil
 import statistics
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -57,7 +55,7 @@ from benchlib import (BENCH_DIR, REPO_ROOT, BenchError, PerfRecord, Session, com
                       describe_failure, find_build, free_port, http_status, install_signal_handlers,
                       issue_cert, loadavg, machine_facts, make_ca, make_plots, metrics, need_tools,
                       proc_cpu_seconds, raise_nofile, read_stdout_line, settle, system_busy_ticks,
-                      wait_for, write_json, CLK_TCK)
+                      wait_for, write_json, CLK_TCK, scratch)
 
 IP_CLIENT, IP_SERVER = "127.0.0.14", "127.0.0.15"
 NODE_CLIENT, NODE_SERVER = f"a@{IP_CLIENT}", f"b@{IP_SERVER}"
@@ -338,9 +336,8 @@ def main(argv: list[str]) -> int:
         args.perf.mkdir(parents=True, exist_ok=True)
     raise_nofile()
     install_signal_handlers()
-    work = Path(tempfile.mkdtemp(prefix="distls-handshakes-"))
-    keep = args.keep
-    try:
+    with scratch("distls-handshakes-", args.keep) as work_dir:
+        work = work_dir.path
         tls_load = compile_c(BENCH_DIR / "tls_load.c", work / "tls_load", ["-lssl", "-lcrypto"])
         ca = make_ca(distls, work)
         certs = {"server": issue_cert(distls, ca, NODE_SERVER, work / "server"),
@@ -373,7 +370,7 @@ def main(argv: list[str]) -> int:
                 try:
                     r = run_one(server, args, distls, certs, tls_load, rundir)
                 except (BenchError, OSError, subprocess.SubprocessError) as e:
-                    keep = True
+                    work_dir.keep = True
                     print(describe_failure(server, rundir, e), file=sys.stderr)
                     continue
                 runs[server].append(r)
@@ -456,19 +453,6 @@ def main(argv: list[str]) -> int:
             for png in make_plots("handshakes", args.plot / "handshakes.json", args.plot):
                 print(f"wrote {png}")
         return 0 if all(runs[x] for x in servers) else 1
-    except KeyboardInterrupt:
-        keep = True
-        print("interrupted; every process stopped", file=sys.stderr)
-        return 130
-    except BenchError as e:
-        keep = True
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    finally:
-        if keep:
-            print(f"work directory kept: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

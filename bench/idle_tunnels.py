@@ -32,11 +32,9 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import shutil
 import socket
 import struct
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -44,7 +42,7 @@ from benchlib import (PAGE_KIB, REPO_ROOT, BenchError, Session, describe_failure
                       issue_cert, loadavg, machine_facts, make_ca, make_plots, massif_peak, metrics,
                       need_tools, port_please,
                       proc_cpu_precise, proc_memory_kib, raise_nofile, read_stdout_line,
-                      sockstat_tcp_pages, wait_for, write_json)
+                      sockstat_tcp_pages, wait_for, write_json, scratch)
 
 IP_A, IP_B = "127.0.0.12", "127.0.0.13"
 NODE_A, NODE_B = f"a@{IP_A}", f"b@{IP_B}"
@@ -287,16 +285,15 @@ def main(argv: list[str]) -> int:
         print(f"RLIMIT_NOFILE hard limit {hard} is too low for {args.tunnels} tunnels", file=sys.stderr)
         return 2
     install_signal_handlers()
-    work = Path(tempfile.mkdtemp(prefix="distls-idle-"))
-    keep = args.keep
-    try:
+    with scratch("distls-idle-", args.keep) as work_dir:
+        work = work_dir.path
         facts = machine_facts(distls)
         print(f"idle tunnels: {args.tunnels} through distls A ({IP_A}) -> distls B ({IP_B}); "
               f"work dir {work}; load {loadavg()}", flush=True)
         try:
             res = run(args, distls, work)
         except (BenchError, OSError) as e:
-            keep = True
+            work_dir.keep = True
             print(describe_failure("idle tunnels", work, e), file=sys.stderr)
             return 1
         summ = summarize(res)
@@ -308,7 +305,7 @@ def main(argv: list[str]) -> int:
             try:
                 lines += [""] + massif_profile(args, distls, mdir)
             except (BenchError, OSError) as e:
-                keep = True
+                work_dir.keep = True
                 print(describe_failure("massif profile", mdir, e), file=sys.stderr)
                 return 1
         print()
@@ -324,15 +321,6 @@ def main(argv: list[str]) -> int:
             for png in make_plots("idle", args.plot / "idle.json", args.plot):
                 print(f"wrote {png}")
         return 0
-    except KeyboardInterrupt:
-        keep = True
-        print("interrupted; every process stopped", file=sys.stderr)
-        return 130
-    finally:
-        if keep:
-            print(f"work directory kept: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ import statistics
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -48,7 +47,7 @@ from pathlib import Path
 from benchlib import (REPO_ROOT, BenchError, Proc, Session, compile_modules, describe_failure,
                       find_build, free_port, http_status, install_signal_handlers, loadavg,
                       machine_facts, make_ca, make_plots, metrics, need_tools, proc_cpu_precise,
-                      proc_memory_kib, raise_nofile, wait_for, write_json)
+                      proc_memory_kib, raise_nofile, wait_for, write_json, scratch)
 
 BASE = 100  # pod k is 127.0.0.(BASE + k)
 DOMAIN = "distls.test"
@@ -417,9 +416,8 @@ def main(argv: list[str]) -> int:
         return 2
     raise_nofile()
     install_signal_handlers()
-    work = Path(tempfile.mkdtemp(prefix="distls-mesh-"))
-    keep = args.keep
-    try:
+    with scratch("distls-mesh-", args.keep) as work_dir:
+        work = work_dir.path
         bench_ebin = compile_modules(work)
         ca = make_ca(distls, work)
         facts = machine_facts(distls)
@@ -432,7 +430,7 @@ def main(argv: list[str]) -> int:
             try:
                 rows.append(run_size(n, args, distls, ebin, bench_ebin, ca, d))
             except (BenchError, OSError, subprocess.SubprocessError) as e:
-                keep = True
+                work_dir.keep = True
                 print(describe_failure(f"N={n}", d, e), file=sys.stderr)
         if not rows:
             return 1
@@ -453,19 +451,6 @@ def main(argv: list[str]) -> int:
             for png in make_plots("mesh", args.plot / "mesh.json", args.plot):
                 print(f"wrote {png}")
         return 0 if len(rows) == len(sizes) else 1
-    except KeyboardInterrupt:
-        keep = True
-        print("interrupted; every process stopped", file=sys.stderr)
-        return 130
-    except BenchError as e:
-        keep = True
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    finally:
-        if keep:
-            print(f"work directory kept: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

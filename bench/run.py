@@ -29,7 +29,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -39,7 +38,7 @@ from benchlib import (CLK_TCK, READY_TIMEOUT, REPO_ROOT, BenchError, PerfRecord,
                       can_connect, compile_modules, cpu_ticks_by_group, describe_failure,
                       epmd_names, find_build, free_port, http_status, install_signal_handlers,
                       is_listening, issue_cert, loadavg, machine_facts, make_ca, make_plots,
-                      need_tools, settle, system_ticks, wait_for, write_json, KTHREADS)
+                      need_tools, settle, system_ticks, wait_for, write_json, KTHREADS, scratch)
 
 PATHS = ("plain", "distls", "distls-proto", "distls-uds", "inet_tls_dist", "stunnel")
 # The distls paths and the Erlang entry point each uses (docs/erlang.md), with the
@@ -925,11 +924,10 @@ def main(argv: list[str]) -> int:
         args.perf.mkdir(parents=True, exist_ok=True)
     install_signal_handlers()
 
-    work = Path(tempfile.mkdtemp(prefix="distls-bench-"))
-    keep = args.keep
     results: dict[str, list[RunResult]] = {p: [] for p in paths}
     notes: list[str] = []
-    try:
+    with scratch("distls-bench-", args.keep) as work_dir:
+        work = work_dir.path
         env = Env(distls=distls, distls_ebin=distls_ebin, bench_ebin=compile_modules(work),
                   stunnel=stunnel, certs=make_certs(distls, work),
                   erl_flags=shlex.split(args.erl_flags), distls_flags=shlex.split(args.distls_flags),
@@ -946,7 +944,7 @@ def main(argv: list[str]) -> int:
             for path in paths:
                 r = measure(path, run, env, work, args, notes)
                 if r is None:
-                    keep = True
+                    work_dir.keep = True
                     continue
                 results[path].append(r)
                 for finding in r.log_findings:
@@ -981,19 +979,6 @@ def main(argv: list[str]) -> int:
             print(f"could not measure: {', '.join(missing)}", file=sys.stderr)
             return 1
         return 0
-    except KeyboardInterrupt:
-        print("interrupted; every process stopped", file=sys.stderr)
-        keep = True
-        return 130
-    except BenchError as e:
-        print(f"error: {e}", file=sys.stderr)
-        keep = True
-        return 1
-    finally:
-        if keep:
-            print(f"work directory kept: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,13 @@
 #include "distls/epmd/dial_socket.hpp"
 
-#include <array>
 #include <cstdio>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "distls/util/accept_loop.hpp"
 #include "distls/util/deadline.hpp"
+#include "read_frame.hpp"
 
 namespace distls {
 
@@ -60,19 +59,11 @@ asio::awaitable<void> DialSocket::serve(unix_stream::socket s) {
       error_code ignored;
       s.close(ignored);
     });
-    auto read_name = [&]() -> asio::awaitable<std::string> {
-      std::array<std::uint8_t, 2> len{};
-      auto [ec, n] = co_await asio::async_read(s, asio::buffer(len), as_tuple(use_awaitable));
-      if (ec) co_return "truncated";
-      const std::size_t size = std::size_t{len[0]} << 8 | len[1];
-      if (size == 0 || size > kMaxNameLength) co_return "bad_length";
-      name.resize(size);
-      auto [nec, nn] = co_await asio::async_read(s, asio::buffer(name), as_tuple(use_awaitable));
-      co_return nec ? "truncated" : "";
-    };
-    const auto got = co_await within(ctx_.limits.handshake_timeout, read_name());
-    if (!got) co_return refuse("dial_name_timeout", "no peer name within the handshake timeout");
-    if (!got->empty()) co_return refuse("dial_name_" + *got, "the first packet must be the peer's node name");
+    const auto frame = co_await read_frame(s, kMaxNameLength, ctx_.limits.handshake_timeout);
+    if (frame.error == "timeout") co_return refuse("dial_name_timeout", "no peer name within the handshake timeout");
+    if (frame.error == "truncated") co_return refuse("dial_name_truncated", "the connection closed before the peer's name");
+    if (!frame.error.empty()) co_return refuse("dial_name_bad_length", "the first packet must be the peer's node name");
+    name.assign(frame.body.begin(), frame.body.end());
   }
   const auto peer = parse_node_name(name);
   if (!peer) co_return refuse("dial_bad_name", "'" + name.substr(0, 64) + "' is not a full node name");

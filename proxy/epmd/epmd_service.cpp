@@ -9,6 +9,7 @@
 
 #include "distls/util/accept_loop.hpp"
 #include "distls/util/deadline.hpp"
+#include "read_frame.hpp"
 #include "distls/util/listen.hpp"
 #include "distls/epmd/listen_check.hpp"
 
@@ -62,24 +63,12 @@ asio::awaitable<void> EpmdService::serve(tcp::socket s) {
   const std::string from = to_string(remote);
   const bool from_loopback = remote.address().is_loopback();
 
-  // One request per connection, as with epmd: a 2-byte length, then the body.
-  auto read_request = [&]() -> asio::awaitable<std::pair<std::string, std::vector<std::uint8_t>>> {
-    std::array<std::uint8_t, 2> hdr{};
-    auto [hec, hn] = co_await asio::async_read(s, asio::buffer(hdr), as_tuple(use_awaitable));
-    if (hec) co_return std::pair{std::string("truncated"), std::vector<std::uint8_t>{}};
-    const std::size_t len = hdr[0] << 8 | hdr[1];
-    if (len == 0) co_return std::pair{std::string("empty"), std::vector<std::uint8_t>{}};
-    if (len > epmd::kMaxRequestLength) co_return std::pair{std::string("oversized"), std::vector<std::uint8_t>{}};
-    std::vector<std::uint8_t> body(len);
-    auto [bec, bn] = co_await asio::async_read(s, asio::buffer(body), as_tuple(use_awaitable));
-    if (bec) co_return std::pair{std::string("truncated"), std::vector<std::uint8_t>{}};
-    co_return std::pair{std::string(), std::move(body)};
-  };
-  auto got = co_await within(ctx_.limits.handshake_timeout, read_request());
-  if (!got) co_return reject("request_timeout", from);
-  if (!got->first.empty()) co_return reject(got->first, from);
+  // One request per connection, as with epmd.
+  const auto request = co_await read_frame(s, epmd::kMaxRequestLength, ctx_.limits.handshake_timeout);
+  if (request.error == "timeout") co_return reject("request_timeout", from);
+  if (!request.error.empty()) co_return reject(request.error, from);
 
-  auto parsed = epmd::parse_request(got->second);
+  auto parsed = epmd::parse_request(request.body);
   if (auto* err = std::get_if<epmd::ParseError>(&parsed)) co_return reject(err->reason, from);
   auto& req = std::get<epmd::Request>(parsed);
 
