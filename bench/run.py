@@ -874,7 +874,7 @@ def parse_args(argv: list[str]):
     ap.add_argument("--erl-flags", default="",
                     help="extra emulator flags for every node, e.g. '+sbwt none' [none]")
     ap.add_argument("--distls-flags", default="",
-                    help="extra `distls proxy` flags for every distls, e.g. '--threads 2' [none]")
+                    help="extra `distls proxy` flags for every distls, e.g. '--max-connections 4096' [none]")
     ap.add_argument("--settle", type=float, default=0.0, metavar="SECONDS",
                     help="before each run, wait up to this long for the machine to be <25%% busy, "
                          "so other work (a compile) does not skew one path [0: off]")
