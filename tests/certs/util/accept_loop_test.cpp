@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <gtest/gtest.h>
@@ -32,7 +31,9 @@ TEST(AcceptLoop, BacksOffOnEmfileAndRecovers) {
     clients.back().connect(acceptor.local_endpoint());
   }
   int served = 0;
-  asio::co_spawn(io, accept_loop(acceptor, log, &metrics, "test", [&](tcp::socket) { ++served; }), asio::detached);
+  bool ended_by_exception = false;
+  asio::co_spawn(io, accept_loop(acceptor, log, &metrics, "test", [&](tcp::socket) { ++served; }),
+                 [&](std::exception_ptr e) { ended_by_exception = e != nullptr; });
 
   rlimit saved{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
@@ -57,6 +58,7 @@ TEST(AcceptLoop, BacksOffOnEmfileAndRecovers) {
   EXPECT_EQ(served, 2) << "the loop did not recover";
   acceptor.close();
   io.poll();
+  EXPECT_FALSE(ended_by_exception);
 }
 
 }  // namespace

@@ -39,6 +39,8 @@ class HttpsServer {
 
  private:
   boost::asio::awaitable<void> accept_loop();
+  // co_spawn's completion handler: logs an exception that ended a coroutine.
+  auto report_end(const char* what);
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket s);
 
   boost::asio::any_io_executor ex_;

@@ -5,7 +5,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -138,14 +137,21 @@ class DnsResolverTest : public ::testing::Test {
   tcp::acceptor tcp_acc{io};
   int udp_queries = 0, tcp_queries = 0;
 
+  // The test DNS server's coroutines end quietly or fail the test, never silently.
+  static auto fail_on_exception(const char* what) {
+    return [what](std::exception_ptr e) {
+      if (e) ADD_FAILURE() << "the test DNS server's " << what << " coroutine ended with an exception";
+    };
+  }
+
   void SetUp() override {
     const auto port = udp_sock.local_endpoint().port();
     tcp_acc.open(tcp::v4());
     tcp_acc.set_option(asio::socket_base::reuse_address(true));
     tcp_acc.bind(tcp::endpoint(asio::ip::address_v4::loopback(), port));
     tcp_acc.listen();
-    asio::co_spawn(io, serve_udp(), asio::detached);
-    asio::co_spawn(io, serve_tcp(), asio::detached);
+    asio::co_spawn(io, serve_udp(), fail_on_exception("udp"));
+    asio::co_spawn(io, serve_tcp(), fail_on_exception("tcp"));
   }
 
   asio::awaitable<void> serve_udp() {
@@ -165,7 +171,7 @@ class DnsResolverTest : public ::testing::Test {
     for (;;) {
       auto [ec, s] = co_await tcp_acc.async_accept(as_tuple(use_awaitable));
       if (ec) co_return;
-      asio::co_spawn(io, serve_conn(std::move(s)), asio::detached);
+      asio::co_spawn(io, serve_conn(std::move(s)), fail_on_exception("tcp connection"));
     }
   }
 
