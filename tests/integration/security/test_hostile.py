@@ -362,7 +362,12 @@ class HostileTest(ClusterTestCase):
         # SSL object, its 64 KiB buffers and a coroutine (which came to 256 MiB here).
         print(f"{count} silent connections: distls RSS grew {grown / 2**20:.1f} MiB "
               f"({grown / count:.0f} bytes each)")
-        self.assertLess(grown, 8 * 2**20, f"{count} silent connections cost {grown / 2**20:.1f} MiB")
+        # The bound is docs/security.md's, for a normal build. Under AddressSanitizer (the
+        # sanitized suite sets ASAN_OPTIONS) every allocation carries redzones and shadow
+        # memory: three times the bound there, still far below an SSL object per
+        # connection.
+        limit = 8 * 2**20 * (3 if "ASAN_OPTIONS" in os.environ else 1)
+        self.assertLess(grown, limit, f"{count} silent connections cost {grown / 2**20:.1f} MiB")
         wait_for("the silent connections to be let go",
                  lambda: pod.metric("distls_connections_active", 'direction="in"') == 0)
         self.assertIs(self.pods[0].connect(pod), True)
