@@ -1021,3 +1021,17 @@ class ClusterTestCase(unittest.TestCase):
             type(self).cluster.failed = True
             print("\n" + type(self).cluster.diagnostics(), file=sys.stderr)
         return outcome
+
+    def assert_round_trips(self, a: "Pod", b: "Pod", n: int = 100) -> None:
+        """`n` messages from a's node to an echo process on b's node and back."""
+        self.assertEqual(
+            a.eval(f"distls_test_repl:round_trips({format_atom(b.name)}, distls_test_echo, {n}).",
+                   timeout=300),
+            (Atom("ok"), n))
+
+    def assert_round_trips_between_every_pair(self, pods: "list[Pod]", n: int) -> None:
+        for a in pods:
+            for b in pods:
+                if a is not b:
+                    with self.subTest(sender=a.name, echo=b.name):
+                        self.assert_round_trips(a, b, n)

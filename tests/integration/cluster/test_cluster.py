@@ -8,7 +8,7 @@ again, and every test that needs the mesh first makes sure it is there.
 
 import unittest
 
-from erlterm import Atom, format_atom
+from erlterm import format_atom
 from harness import ClusterTestCase, LogEvent, Pod, can_connect, epmd_port_please, \
     listening_addresses, wait_for
 
@@ -61,14 +61,7 @@ class ClusterTest(ClusterTestCase):
 
     def test_2_messages_round_trip_between_every_pair(self) -> None:
         self.require_mesh()
-        for a in self.pods:
-            for b in self.pods:
-                if a is b:
-                    continue
-                with self.subTest(sender=a.name, echo=b.name):
-                    result = a.eval(f"distls_test_repl:round_trips({format_atom(b.name)}, "
-                                    f"distls_test_echo, {ROUND_TRIPS}).", timeout=300)
-                    self.assertEqual(result, (Atom("ok"), ROUND_TRIPS))
+        self.assert_round_trips_between_every_pair(self.pods, ROUND_TRIPS)
 
     def test_3_only_distls_listens_beyond_loopback(self) -> None:
         self.require_mesh()

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import unittest
 
-from erlterm import Atom, format_atom
+from erlterm import format_atom
 from harness import COOKIE, DEADLINE, Cluster, ClusterTestCase, ErlNode, LogEvent, LogFile, Pod, \
     can_connect, check_remote_consoles, distls_env, entry_point_args, epmd_names, epmd_port_please, \
     free_port, http_get, listening_addresses, wait_for
@@ -68,12 +68,6 @@ class DistTestCase(ClusterTestCase):
         self.assertEqual(dist_peer_address(src, dst.name),
                          ((127, 0, 0, 1), epmd_port_please(src.epmd_port, dst.name)))
 
-    def assert_round_trips(self, a: Pod, b: Pod, n: int = ROUND_TRIPS) -> None:
-        self.assertEqual(
-            a.eval(f"distls_test_repl:round_trips({format_atom(b.name)}, distls_test_echo, {n}).",
-                   timeout=300),
-            (Atom("ok"), n))
-
 
 class ProtoDistClusterTest(DistTestCase):
     """Pods 2 and 3 use -proto_dist distls, 4 and 5 -epmd_module distls_epmd."""
@@ -109,8 +103,8 @@ class ProtoDistClusterTest(DistTestCase):
 
     def test_1_proto_dist_nodes_cluster_through_distls(self) -> None:
         self.assert_connects_through_distls(self.proto_a, self.proto_b)
-        self.assert_round_trips(self.proto_a, self.proto_b)
-        self.assert_round_trips(self.proto_b, self.proto_a)
+        self.assert_round_trips(self.proto_a, self.proto_b, ROUND_TRIPS)
+        self.assert_round_trips(self.proto_b, self.proto_a, ROUND_TRIPS)
 
     def test_2_mixed_entry_points_connect_both_ways(self) -> None:
         self.require_mesh_of(self.proto_a, self.proto_b)
@@ -122,11 +116,7 @@ class ProtoDistClusterTest(DistTestCase):
             self.assert_connects_through_distls(self.proto_b, self.module_b, how="ping")
         # global connects the rest, through whichever entry point each side has.
         self.cluster.wait_for_mesh(self.pods)
-        for a in self.pods:
-            for b in self.pods:
-                if a is not b:
-                    with self.subTest(sender=a.name, echo=b.name):
-                        self.assert_round_trips(a, b, 50)
+        self.assert_round_trips_between_every_pair(self.pods, 50)
 
     def test_3_the_listener_is_on_loopback_without_being_told(self) -> None:
         self.require_mesh()
@@ -207,8 +197,8 @@ class FixedListenPortTest(DistTestCase):
             self.assertFalse(can_connect(module.ip, port))
         self.assert_connects_through_distls(proto, module)
         self.assertNotIn(dist_peer_address(proto, module.name)[1], self.ports.values())
-        self.assert_round_trips(proto, module)
-        self.assert_round_trips(module, proto)
+        self.assert_round_trips(proto, module, ROUND_TRIPS)
+        self.assert_round_trips(module, proto, ROUND_TRIPS)
 
 
 class DiscoveryTest(DistTestCase):
@@ -326,8 +316,8 @@ class ShortNamesTest(DistTestCase):
         a, b = self.pods
         self.assertEqual(a.eval("net_kernel:longnames()."), False)
         self.assert_connects_through_distls(a, b)
-        self.assert_round_trips(a, b)
-        self.assert_round_trips(b, a)
+        self.assert_round_trips(a, b, ROUND_TRIPS)
+        self.assert_round_trips(b, a, ROUND_TRIPS)
 
 
 class WithoutDistlsTest(unittest.TestCase):

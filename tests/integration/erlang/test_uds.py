@@ -80,12 +80,6 @@ class SocketDirTest(ClusterTestCase):
         wait_for_event(dst, mark_dst, f"the tunnel from {src.name}", "tunnel_open",
                        direction="in", peer=src.name)
 
-    def assert_round_trips(self, a: Pod, b: Pod, n: int = 100) -> None:
-        self.assertEqual(
-            a.eval(f"distls_test_repl:round_trips({format_atom(b.name)}, distls_test_echo, {n}).",
-                   timeout=300),
-            (Atom("ok"), n))
-
     def test_1_socket_nodes_cluster_over_unix_sockets_and_tls(self) -> None:
         self.assert_tunnel(self.uds_a, self.uds_b)
         # Both ends of the node's hop are Unix sockets in its directory.
@@ -109,11 +103,7 @@ class SocketDirTest(ClusterTestCase):
         with self.subTest(direction="epmd_module -> socket node"):
             self.assert_tunnel(self.module, self.uds_a)
         self.cluster.wait_for_mesh(self.pods)
-        for a in self.pods:
-            for b in self.pods:
-                if a is not b:
-                    with self.subTest(sender=a.name, echo=b.name):
-                        self.assert_round_trips(a, b, 20)
+        self.assert_round_trips_between_every_pair(self.pods, 20)
 
     def test_3_directory_and_socket_modes(self) -> None:
         d = self.dirs[2]
