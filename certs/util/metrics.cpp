@@ -52,7 +52,7 @@ std::uint64_t Metrics::value(std::string_view name, Labels label_pairs) const {
   auto f = families_.find(name);
   if (f == families_.end()) return 0;
   const auto labels = label_text(label_pairs);
-  if (auto c = f->second.counters.find(labels); c != f->second.counters.end()) return c->second;
+  if (auto c = f->second.counters.find(labels); c != f->second.counters.end()) return read(c->second);
   if (auto g = f->second.gauges.find(labels); g != f->second.gauges.end())
     return static_cast<std::uint64_t>(g->second);
   return 0;
@@ -68,7 +68,7 @@ std::string Metrics::render() const {
   for (const auto& [name, f] : families_) {
     if (!f.help.empty()) out += "# HELP " + name + " " + f.help + "\n";
     out += "# TYPE " + name + (f.is_gauge ? " gauge\n" : " counter\n");
-    for (const auto& [labels, v] : f.counters) sample(name, labels, std::to_string(v));
+    for (const auto& [labels, v] : f.counters) sample(name, labels, std::to_string(read(v)));
     for (const auto& [labels, v] : f.gauges) sample(name, labels, std::to_string(v));
   }
   return out;

@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "distls/sidecar/sidecar.hpp"
+#include "distls/util/event_loops.hpp"
 #include "distls/util/tasks.hpp"
 
 namespace distls {
@@ -37,7 +38,9 @@ int run_proxy_command(const std::vector<std::string>& args) {
   // Declared in the order they depend on each other, so that they are destroyed in the
   // reverse: the Sidecar (and everything a coroutine of it refers to) goes first, the
   // io_context last. By then no coroutine is left: shutdown below waits for every task.
-  asio::io_context io(1);  // one thread: tunnels never share OpenSSL objects across threads
+  asio::io_context io(1);  // one thread; tunnels may splice on workers (EventLoops)
+  // Workers join when this goes, after the Sidecar and every tunnel it started.
+  EventLoops loops(io, config.threads ? config.threads : EventLoops::default_threads());
   Tasks tasks(io.get_executor(), log, metrics, [&log](const std::string& task, const std::string& why) {
     // /readyz turns 503 with this reason (Sidecar::ready); the process keeps serving
     // what it still can, and the orchestrator sees it.
@@ -45,7 +48,7 @@ int run_proxy_command(const std::vector<std::string>& args) {
   });
   std::optional<Sidecar> sidecar;
   try {
-    sidecar.emplace(io, config, log, metrics, tasks);
+    sidecar.emplace(io, loops, config, log, metrics, tasks);
   } catch (const std::exception& e) {
     log.error("startup_failed", {{"reason", e.what()}});
     std::cerr << "distls proxy: " << e.what() << "\n";

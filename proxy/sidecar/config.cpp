@@ -121,6 +121,15 @@ std::vector<OptionSpec> make_options() {
        [](ProxyConfig& c, std::string_view v) { c.max_connections = positive_count(v); }},
       {"max-outbound", "N", "4096", "outbound tunnels held at once (a budget of their own)",
        [](ProxyConfig& c, std::string_view v) { c.max_outbound = positive_count(v); }},
+      {"threads", "N", "auto", "event loops carrying tunnels (auto: the CPUs the process may use, cgroup quota included)",
+       [](ProxyConfig& c, std::string_view v) {
+         if (v == "auto") {
+           c.threads = 0;
+           return;
+         }
+         c.threads = positive_count(v);
+         if (c.threads > 256) throw ConfigError("'" + std::string(v) + "' is more than 256 threads");
+       }},
       {"discovery", "SPEC", "", "static:N1,N2 | dns-a:NAME | dns-aaaa:NAME | dns:NAME | dns-srv:NAME; peers the node connects to",
        [](ProxyConfig& c, std::string_view v) {
          const auto basename = c.discovery.basename;

@@ -24,7 +24,7 @@ std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
 
 }  // namespace
 
-Sidecar::Sidecar(asio::io_context& io, const ProxyConfig& config, Logger& log, Metrics& metrics, Tasks& tasks)
+Sidecar::Sidecar(asio::io_context& io, EventLoops& loops, const ProxyConfig& config, Logger& log, Metrics& metrics, Tasks& tasks)
     : config_(config),
       log_(log),
       metrics_(metrics),
@@ -34,7 +34,7 @@ Sidecar::Sidecar(asio::io_context& io, const ProxyConfig& config, Logger& log, M
       inbound_limiter_(config.max_connections),
       outbound_limiter_(config.max_outbound),
       dns_(io.get_executor(), DnsResolver::Options{config.dns_server}),
-      ctx_{log, metrics, tls_, inbound_limiter_, outbound_limiter_, tunnels_, tasks, sessions_, dns_, book_,
+      ctx_{log, metrics, tls_, inbound_limiter_, outbound_limiter_, tunnels_, tasks, sessions_, loops, dns_, book_,
            Limits{config.handshake_timeout, config.peer_idle_timeout, config.max_connections, config.max_outbound,
                   config.handshake_rate},
            config.node, config.peer_port,
@@ -73,6 +73,7 @@ Sidecar::Sidecar(asio::io_context& io, const ProxyConfig& config, Logger& log, M
   metrics_.help("distls_epmd_requests_total", "EPMD requests answered, by type");
   metrics_.help("distls_registrations_refused_total", "Node registrations refused, by reason");
   metrics_.help("distls_peer_listeners_open", "Per-peer loopback listeners open now");
+  metrics_.help("distls_event_loop_tunnels", "Tunnels splicing now, by event loop (--threads; loop 0 also runs everything else)");
   metrics_.gauge("distls_tunnels_open", {{"direction", "in"}});
   metrics_.gauge("distls_tunnels_open", {{"direction", "out"}});
   // Typed as a gauge before its first listener: promtool (and Prometheus) read a family
@@ -178,7 +179,7 @@ void Sidecar::start() {
              {"socket_dir", config_.socket_dir.empty() ? std::string("off") : config_.socket_dir},
              {"admin", admin_ ? to_string(admin_->local_endpoint()) : std::string("off")},
              {"peer_port", config_.peer_port}, {"cert_serial", tls ? tls->serial() : "pending"},
-             {"tls_min", config_.tls.min_version == TLS1_2_VERSION ? "1.2" : "1.3"}});
+             {"tls_min", config_.tls.min_version == TLS1_2_VERSION ? "1.2" : "1.3"}, {"threads", ctx_.loops.size()}});
 }
 
 void Sidecar::stop() {
@@ -225,6 +226,9 @@ std::string Sidecar::metrics_text() {
         unix_seconds(tls->not_after()) - unix_seconds(std::chrono::system_clock::now());
   metrics_.gauge("distls_connections_active", {{"direction", "in"}}) = static_cast<std::int64_t>(inbound_limiter_.active());
   metrics_.gauge("distls_connections_active", {{"direction", "out"}}) = static_cast<std::int64_t>(outbound_limiter_.active());
+  for (std::size_t i = 0; i < ctx_.loops.size(); ++i)
+    metrics_.gauge("distls_event_loop_tunnels", {{"loop", std::to_string(i)}}) =
+        static_cast<std::int64_t>(ctx_.loops.load(i));
   metrics_.gauge("distls_tunnels_peer_cert_expired") =
       static_cast<std::int64_t>(tunnels_.peer_expired(std::chrono::system_clock::now()));
   return metrics_.render();
@@ -294,7 +298,7 @@ std::string Sidecar::peers_json() const {
       p["peer_cert_not_after"] = at;
       p["peer_cert_expired"] = t.peer_not_after <= now;
       // Which CA the tunnel's peer was authenticated under: what a CA rotation waits on.
-      if (X509* cert = SSL_get0_peer_certificate(t.tls->ssl())) p["peer_cert_issuer"] = name_text(X509_get_issuer_name(cert));
+      if (t.peer_cert) p["peer_cert_issuer"] = name_text(X509_get_issuer_name(t.peer_cert.get()));
     }
   }
   for (const auto& l : listeners_.list()) {

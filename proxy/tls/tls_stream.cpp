@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 
 #include "distls/tls/peer_verifier.hpp"
+#include "distls/util/event_loops.hpp"
 
 namespace distls {
 
@@ -45,6 +46,12 @@ TlsStream::TlsStream(tcp::socket socket, std::shared_ptr<const TlsContext> ctx, 
     SSL_set_accept_state(ssl_.get());
   else
     SSL_set_connect_state(ssl_.get());
+}
+
+void TlsStream::rebind(const asio::any_io_executor& ex) {
+  rebind_socket(socket_, ex);
+  sent_ = asio::steady_timer(ex);
+  sent_.expires_at(asio::steady_timer::time_point::max());
 }
 
 // Built once and never changed: OpenSSL keeps a pointer to it in every BIO.

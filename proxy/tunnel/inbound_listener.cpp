@@ -12,6 +12,7 @@
 #include "distls/util/listen.hpp"
 #include "distls/tls/peer_verifier.hpp"
 #include "distls/tunnel/tunnel.hpp"
+#include "distls/tunnel/tunnel_loop.hpp"
 #include "distls/tunnel/socket_dir.hpp"
 
 namespace distls {
@@ -106,7 +107,8 @@ asio::awaitable<void> InboundListener::admit(tcp::socket s, ConnectionLimiter::S
     co_return;
   }
   TlsStream tls(std::move(s), std::move(tls_ctx), TlsStream::Role::server);
-  const auto session = ctx_.sessions.add([&] { tls.close(); });
+  TunnelLoop loop;
+  const auto session = ctx_.sessions.add([&] { loop.close([&] { tls.close(); }); });
 
   auto handshake = [&]() -> asio::awaitable<Admission> {
     if (auto hec = co_await tls.handshake()) {
@@ -151,18 +153,22 @@ asio::awaitable<void> InboundListener::admit(tcp::socket s, ConnectionLimiter::S
     co_return;
   }
   if (const auto* at = std::get_if<tcp::endpoint>(&*node_at))
-    co_await splice_to_node<tcp>(*at, tls, peer, from, admitted->frame);
+    co_await splice_to_node<tcp>(*at, tls, loop, peer, from, admitted->frame);
   else
-    co_await splice_to_node<unix_stream>(std::get<unix_stream::endpoint>(*node_at), tls, peer, from, admitted->frame);
+    co_await splice_to_node<unix_stream>(std::get<unix_stream::endpoint>(*node_at), tls, loop, peer, from,
+                                         admitted->frame);
 }
 
 template <class Protocol>
-asio::awaitable<void> InboundListener::splice_to_node(typename Protocol::endpoint at, TlsStream& tls, const NodeName& peer,
+asio::awaitable<void> InboundListener::splice_to_node(typename Protocol::endpoint at, TlsStream& tls, TunnelLoop& loop,
+                                                      const NodeName& peer,
                                                       const std::string& from, const std::vector<std::uint8_t>& first_frame) {
   typename Protocol::socket node(ex_);
   const auto session = ctx_.sessions.add([&] {
-    error_code ignored;
-    node.close(ignored);
+    loop.close([&] {
+      error_code ignored;
+      node.close(ignored);
+    });
   });
   auto connected = co_await within(ctx_.limits.handshake_timeout, node.async_connect(at, as_tuple(use_awaitable)));
   if (!connected || std::get<0>(*connected)) {
@@ -179,16 +185,17 @@ asio::awaitable<void> InboundListener::splice_to_node(typename Protocol::endpoin
   ++open;
   ctx_.book.tunnel_opened(peer.full(), true);
   ctx_.metrics.counter("distls_tunnels_total", {{"direction", "in"}})++;
-  auto live = ctx_.tunnels.add({peer, true, from, &tls,
-                                [&node] {
-                                  error_code ignored;
-                                  node.close(ignored);
-                                },
-                                TunnelRegistry::peer_not_after(tls.ssl())});
+  auto live = ctx_.tunnels.add(TunnelRegistry::describe(tls.ssl(), peer, true, from, [&] {
+    loop.close([&] {
+      error_code ignored;
+      node.close(ignored);
+      tls.close();
+    });
+  }));
   // Named first: GCC 12 cannot keep an initializer list alive across a co_await.
   TunnelCounters bytes{ctx_.metrics.counter("distls_bytes_sent_total", {{"direction", "in"}}),
                        ctx_.metrics.counter("distls_bytes_received_total", {{"direction", "in"}})};
-  auto result = co_await splice(node, tls, bytes, asio::buffer(first_frame));
+  auto result = co_await loop.splice(ctx_.loops, node, tls, bytes, asio::buffer(first_frame));
   --open;
   ctx_.book.tunnel_closed(peer.full(), true);
   ctx_.log.info("tunnel_closed", {{"direction", "in"}, {"peer", peer.full()}, {"sent", result.sent},

@@ -9,6 +9,7 @@
 #include "distls/util/listen.hpp"
 #include "distls/tls/peer_verifier.hpp"
 #include "distls/tunnel/tunnel.hpp"
+#include "distls/tunnel/tunnel_loop.hpp"
 
 namespace distls {
 namespace {
@@ -68,11 +69,15 @@ asio::awaitable<void> OutboundDialer::run(NodeSocket node, NodeName peer) {
   }
   const auto started = std::chrono::steady_clock::now();
   TlsStream tls(tcp::socket(co_await asio::this_coro::executor), std::move(tls_ctx), TlsStream::Role::client);
-  const auto session = ctx.sessions.add([&] {
-    error_code ignored;
-    node.close(ignored);
-    tls.close();
-  });
+  TunnelLoop loop;
+  const auto close_both = [&] {
+    loop.close([&] {
+      error_code ignored;
+      node.close(ignored);
+      tls.close();
+    });
+  };
+  const auto session = ctx.sessions.add(close_both);
   if (!expect_peer_host(tls.ssl(), peer)) {
     ctx.log.error("tunnel_failed", {{"direction", "out"}, {"peer", peer.full()}, {"reason", "bad_peer_host"}});
     co_return;
@@ -113,16 +118,12 @@ asio::awaitable<void> OutboundDialer::run(NodeSocket node, NodeName peer) {
   ctx.metrics.counter("distls_tunnels_total", {{"direction", "out"}})++;
   error_code rec;
   const auto remote = tls.socket().remote_endpoint(rec);
-  auto live = ctx.tunnels.add({peer, false, rec ? std::string("unknown") : to_string(remote), &tls,
-                               [&node] {
-                                 error_code ignored;
-                                 node.close(ignored);
-                               },
-                               TunnelRegistry::peer_not_after(tls.ssl())});
+  auto live = ctx.tunnels.add(
+      TunnelRegistry::describe(tls.ssl(), peer, false, rec ? std::string("unknown") : to_string(remote), close_both));
   // Named first: GCC 12 cannot keep an initializer list alive across a co_await.
   TunnelCounters bytes{ctx.metrics.counter("distls_bytes_sent_total", {{"direction", "out"}}),
                        ctx.metrics.counter("distls_bytes_received_total", {{"direction", "out"}})};
-  auto result = co_await splice(node, tls, bytes);
+  auto result = co_await loop.splice(ctx.loops, node, tls, bytes);
   --open;
   ctx.book.tunnel_closed(peer.full(), false);
   if (result.received == 0 && result.end != "closed") {

@@ -6,17 +6,18 @@
 
 namespace distls {
 
-void TunnelRegistry::Tunnel::close() const {
-  if (close_node) close_node();
-  if (tls) tls->close();
-}
-
-std::chrono::system_clock::time_point TunnelRegistry::peer_not_after(SSL* ssl) {
+TunnelRegistry::Tunnel TunnelRegistry::describe(SSL* ssl, NodeName peer, bool inbound, std::string remote,
+                                                 std::function<void()> close) {
+  Tunnel t{std::move(peer), inbound, std::move(remote), std::move(close), {}, {}, {}};
+  if (X509* leaf = SSL_get0_peer_certificate(ssl)) t.peer_cert = ossl::share(leaf);
+  if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl)) t.peer_chain.reset(X509_chain_up_ref(chain));
+  t.peer_not_after = std::chrono::system_clock::time_point::max();
   try {
-    return not_after(SSL_get0_peer_certificate(ssl));
+    if (t.peer_cert) t.peer_not_after = not_after(t.peer_cert.get());
   } catch (const std::exception&) {
-    return std::chrono::system_clock::time_point::max();
+    // Unreadable: the far future stands, so the tunnel is never counted as expired.
   }
+  return t;
 }
 
 std::size_t TunnelRegistry::peer_expired(std::chrono::system_clock::time_point now) const {
@@ -31,19 +32,19 @@ std::size_t TunnelRegistry::close_untrusted(X509_STORE* store,
   // away when the tunnels' coroutines run next, but nothing here depends on that.
   std::vector<std::pair<const Tunnel*, Reverify>> failed;
   for (const auto& t : tunnels_) {
-    SSL* ssl = t.tls->ssl();
-    if (auto why = reverify_peer(store, SSL_get0_peer_certificate(ssl), SSL_get_peer_cert_chain(ssl), t.peer_role()))
+    if (auto why = reverify_peer(store, t.peer_cert.get(), t.peer_chain.get(), t.peer_role()))
       failed.emplace_back(&t, std::move(*why));
   }
   for (const auto& [t, why] : failed) {
     on_closed(*t, why);
-    t->close();
+    if (t->close) t->close();
   }
   return failed.size();
 }
 
 std::size_t TunnelRegistry::close_all() {
-  for (const auto& t : tunnels_) t.close();
+  for (const auto& t : tunnels_)
+    if (t.close) t.close();
   return tunnels_.size();
 }
 

@@ -49,6 +49,7 @@ struct ProxyConfig {
   std::chrono::seconds peer_idle_timeout{300};
   std::size_t max_connections = 4096;
   std::size_t max_outbound = 4096;
+  std::size_t threads = 0;  // --threads; 0: EventLoops::default_threads()
   bool check_source = true;
   double handshake_rate = 20;
   std::vector<std::string> allow_peers;

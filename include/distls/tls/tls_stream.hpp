@@ -54,6 +54,11 @@ class TlsStream {
 
   SSL* ssl() const { return ssl_.get(); }
   tcp::socket& socket() { return socket_; }
+  const asio::any_io_executor& get_executor() { return socket_.get_executor(); }
+  // Moves the socket and the writers' timer to another event loop (a worker of
+  // EventLoops). Only while no operation is in flight: between the handshake and the
+  // splice, and back.
+  void rebind(const asio::any_io_executor& ex);
 
   asio::awaitable<error_code> handshake();
   // Returns eof once the peer's close_notify arrived.

@@ -16,8 +16,11 @@
 #include "distls/tunnel/lobby.hpp"
 #include "distls/tunnel/proxy_context.hpp"
 #include "distls/tunnel/rate_limiter.hpp"
+#include "distls/tls/tls_stream.hpp"
 
 namespace distls {
+
+class TunnelLoop;
 
 // Where the local node accepts distribution connections: a loopback port, or its Unix
 // socket in the socket directory.
@@ -48,7 +51,7 @@ class InboundListener {
   // Connects to the node at `at` (TCP or Unix socket), then the tunnel until either
   // side ends.
   template <class Protocol>
-  boost::asio::awaitable<void> splice_to_node(typename Protocol::endpoint at, TlsStream& tls, const NodeName& peer,
+  boost::asio::awaitable<void> splice_to_node(typename Protocol::endpoint at, TlsStream& tls, TunnelLoop& loop, const NodeName& peer,
                                               const std::string& from, const std::vector<std::uint8_t>& first_frame);
 
   boost::asio::any_io_executor ex_;

@@ -15,6 +15,7 @@
 #include "distls/tunnel/connection_limiter.hpp"
 #include "distls/tunnel/dns_resolver.hpp"
 #include "distls/tunnel/peer_book.hpp"
+#include "distls/util/event_loops.hpp"
 #include "distls/util/log.hpp"
 #include "distls/util/sessions.hpp"
 #include "distls/util/tasks.hpp"
@@ -41,6 +42,7 @@ struct ProxyContext {
   TunnelRegistry& tunnels;
   Tasks& tasks;        // every coroutine starts here
   Sessions& sessions;  // every live connection registers here
+  EventLoops& loops;   // where established tunnels splice (--threads)
   DnsResolver& dns;
   PeerBook& book;
   Limits limits;

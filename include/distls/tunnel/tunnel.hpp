@@ -29,6 +29,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -51,6 +52,8 @@ namespace distls {
 // ping) fit, so they never take a large buffer.
 inline constexpr std::size_t kFirstReadSize = 2048;
 
+// Metrics counters (util/metrics.hpp), added to atomically: a tunnel's pumps may run on
+// a worker loop while main renders /metrics.
 struct TunnelCounters {
   std::uint64_t& plain_to_tls;  // bytes sent to the peer
   std::uint64_t& tls_to_plain;  // bytes received from the peer
@@ -90,7 +93,7 @@ asio::awaitable<void> plain_to_tls(Shared<Plain, Tls>& s, std::uint64_t& counter
       co_return false;
     }
     s.result.sent += n;
-    counter += n;
+    std::atomic_ref(counter).fetch_add(n, std::memory_order_relaxed);
     co_return true;
   };
   auto end = [&]() -> asio::awaitable<void> {
@@ -128,7 +131,7 @@ asio::awaitable<void> tls_to_plain(Shared<Plain, Tls>& s, std::uint64_t& counter
   // What reached the node counts, even when the write then failed part-way.
   auto delivered = [&](std::size_t w) {
     s.result.received += w;
-    counter += w;
+    std::atomic_ref(counter).fetch_add(w, std::memory_order_relaxed);
   };
   if (initial.size() > 0) {
     auto [ec, n] = co_await asio::async_write(s.plain, initial, as_tuple(use_awaitable));

@@ -8,10 +8,11 @@
 #include <functional>
 #include <list>
 #include <string>
+#include <utility>
 
 #include "distls/util/node_name.hpp"
 #include "distls/tls/peer_verifier.hpp"
-#include "distls/tls/tls_stream.hpp"
+#include "distls/x509/ossl.hpp"
 
 namespace distls {
 
@@ -21,14 +22,21 @@ class TunnelRegistry {
     NodeName peer;
     bool inbound = false;
     std::string remote;  // the peer's address and port, for logs
-    TlsStream* tls = nullptr;
-    std::function<void()> close_node;  // the node's side: a TCP or a Unix socket
-    std::chrono::system_clock::time_point peer_not_after;  // of the peer's leaf
+    // Ends the tunnel: both pumps see their sockets closed and splice() returns. Safe to
+    // call from main's loop wherever the pumps run (TunnelLoop::close).
+    std::function<void()> close;
+    // The peer's certificates as the handshake left them, copied: judged again from
+    // main's loop while the tunnel's OpenSSL object may be busy on a worker.
+    ossl::X509Ptr peer_cert;
+    ossl::X509Stack peer_chain;
+    std::chrono::system_clock::time_point peer_not_after;  // of peer_cert
 
     PeerRole peer_role() const { return inbound ? PeerRole::client : PeerRole::server; }
-    // Ends the tunnel: both pumps see their sockets closed and splice() returns.
-    void close() const;
   };
+
+  // A tunnel as its handshake on `ssl` left it (the far future as notAfter when it
+  // cannot be read: never "expired").
+  static Tunnel describe(SSL* ssl, NodeName peer, bool inbound, std::string remote, std::function<void()> close);
 
   // Removes its tunnel from the registry when destroyed (the tunnel's coroutine ends).
   class Entry {
@@ -44,9 +52,6 @@ class TunnelRegistry {
     TunnelRegistry* r_;
     std::list<Tunnel>::iterator it_;
   };
-
-  // The peer leaf's notAfter (the far future if it cannot be read: never "expired").
-  static std::chrono::system_clock::time_point peer_not_after(SSL* ssl);
 
   Entry add(Tunnel t) { return Entry(*this, tunnels_.insert(tunnels_.end(), std::move(t))); }
 

@@ -1,8 +1,11 @@
 // Counters and gauges, rendered in the Prometheus text format by the admin server.
-// Owned by main. The data path keeps references to its counters (std::map nodes are
-// stable), so a byte count costs an addition, not a lookup.
+// Owned by main and used on main's loop, except that the data path keeps references to
+// its counters (std::map nodes are stable), so a byte count costs an addition, not a
+// lookup: an atomic one, as tunnels may run on worker loops (util/event_loops.hpp), and
+// counters are read atomically here to match.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -42,6 +45,9 @@ class Metrics {
     std::map<std::string, std::int64_t, std::less<>> gauges;
   };
   Family& family(std::string_view name);
+  static std::uint64_t read(const std::uint64_t& counter) {
+    return std::atomic_ref(const_cast<std::uint64_t&>(counter)).load(std::memory_order_relaxed);
+  }
   std::map<std::string, Family, std::less<>> families_;
 };
 

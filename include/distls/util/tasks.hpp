@@ -16,6 +16,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "distls/util/log.hpp"
 #include "distls/util/metrics.hpp"
@@ -37,6 +38,14 @@ class Tasks {
                           [this, name = std::move(name), kind](std::exception_ptr e, auto&&...) {
                             ended(name, kind, e);
                           });
+  }
+
+  // Runs `task` on another event loop (a worker of EventLoops) and resumes the caller on
+  // its own loop when it ends; an exception comes back to the caller. Not a background
+  // task: the caller waits for it, and the caller is the one counted.
+  template <class T>
+  static boost::asio::awaitable<T> run_on(boost::asio::any_io_executor ex, boost::asio::awaitable<T> task) {
+    co_return co_await boost::asio::co_spawn(std::move(ex), std::move(task), boost::asio::use_awaitable);
   }
 
   std::size_t running() const { return running_; }

@@ -33,6 +33,8 @@ using BigNum = std::unique_ptr<BIGNUM, Deleter<&BN_free>>;
 using Asn1Integer = std::unique_ptr<ASN1_INTEGER, Deleter<&ASN1_INTEGER_free>>;
 using Ssl = std::unique_ptr<SSL, Deleter<&SSL_free>>;
 using SslCtx = std::unique_ptr<SSL_CTX, Deleter<&SSL_CTX_free>>;
+inline void free_x509_stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
+using X509Stack = std::unique_ptr<STACK_OF(X509), Deleter<&free_x509_stack>>;
 
 // Drains OpenSSL's thread-local error queue into one readable line ("" when empty).
 std::string drain_errors();

@@ -1,18 +1,21 @@
 """Three pods (127.0.0.2-4) clustered through distls: the mesh forms, messages flow,
 nodes are reachable only through distls, and nodes without the right certificate
-are refused in both directions.
+are refused in both directions. The sidecars run two event loops (--threads 2), so the
+tunnels splice on a worker thread as they do on any machine with two CPUs.
 
 The pods are started once for the class; tests that bring in an outsider stop it
 again, and every test that needs the mesh first makes sure it is there.
 """
 
+import re
 import unittest
 
 from erlterm import format_atom
 from harness import ClusterTestCase, LogEvent, Pod, can_connect, epmd_port_please, \
-    listening_addresses, wait_for
+    http_get, listening_addresses, wait_for
 
 POD_NUMBERS = (2, 3, 4)
+THREADS = ["--threads", "2", "--admin-expose", "metrics"]
 ROUND_TRIPS = 1000
 
 class ClusterTest(ClusterTestCase):
@@ -21,7 +24,8 @@ class ClusterTest(ClusterTestCase):
     def setUpClass(cls) -> None:
         super().setUpClass()
         cls.ca = cls.cluster.ca("main")
-        cls.pods = [cls.cluster.pod(n, cls.ca.issue(f"app@127.0.0.{n}")) for n in POD_NUMBERS]
+        cls.pods = [cls.cluster.pod(n, cls.ca.issue(f"app@127.0.0.{n}"), extra_distls_args=THREADS)
+                    for n in POD_NUMBERS]
         for pod in cls.pods:
             ok, _pid = pod.eval("distls_test_repl:serve().")
             assert ok == "ok", ok
@@ -62,6 +66,27 @@ class ClusterTest(ClusterTestCase):
     def test_2_messages_round_trip_between_every_pair(self) -> None:
         self.require_mesh()
         self.assert_round_trips_between_every_pair(self.pods, ROUND_TRIPS)
+
+    def test_2b_the_tunnels_are_spread_over_both_event_loops(self) -> None:
+        """Each pod holds two tunnels, on its two loops as their load allowed when each
+        came (the least loaded, a worker first on a tie; simultaneous connects come and
+        go): the worker carries at least one. The round trips cross them."""
+        self.require_mesh()
+        self.assert_round_trips_between_every_pair(self.pods, 10)
+
+        def loads(pod: Pod) -> dict[str, int] | None:
+            status, text = http_get(pod.admin_url + "/metrics")
+            self.assertEqual(status, 200, text)
+            per_loop = {m[0]: int(m[1]) for m in
+                        re.findall(r'^distls_event_loop_tunnels\{loop="(\d+)"\} (\d+)$', text, re.M)}
+            open_now = sum(int(v) for v in re.findall(r'^distls_tunnels_open\{direction="\w+"\} (\d+)$', text, re.M))
+            # A tunnel counts as open a moment before it takes a loop: ask again then.
+            return per_loop if sum(per_loop.values()) == open_now == len(self.pods) - 1 else None
+
+        for pod in self.pods:
+            per_loop = wait_for(f"{pod.name}'s tunnels on its event loops", lambda: loads(pod))
+            self.assertEqual(set(per_loop), {"0", "1"}, pod.name)
+            self.assertGreaterEqual(per_loop["1"], 1, f"{pod.name}: {per_loop}")
 
     def test_3_only_distls_listens_beyond_loopback(self) -> None:
         self.require_mesh()

@@ -34,7 +34,8 @@ class EpmdServiceTest : public ::testing::Test {
   PeerBook book;
   Tasks tasks{io.get_executor(), log, metrics};
   Sessions sessions;
-  ProxyContext ctx{log, metrics, tls, inbound, outbound, tunnels, tasks, sessions, dns, book,
+  EventLoops loops{io, 1};
+  ProxyContext ctx{log, metrics, tls, inbound, outbound, tunnels, tasks, sessions, loops, dns, book,
                    Limits{std::chrono::milliseconds(300), std::chrono::minutes(5), 16, 16, 20},
                    *parse_node_name("app@127.0.0.2"), 4370, std::nullopt, {}};
   NodeRegistry registry;

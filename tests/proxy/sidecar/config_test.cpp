@@ -202,6 +202,11 @@ TEST(Config, IdentityAndExhaustionOptions) {
   EXPECT_EQ(error_of({"--admin-expose", "everything"}), "--admin-expose: 'everything' is not probes, metrics or all");
   EXPECT_EQ(error_of({"--max-outbound", "0"}), "--max-outbound: '0' is not a positive number");
   EXPECT_EQ(error_of({"--check-source", "maybe"}), "--check-source: 'maybe' is not true or false");
+  EXPECT_EQ(c.threads, 0u) << "auto unless given";
+  EXPECT_EQ(parse_proxy_config(with({"--threads", "3"}), none).threads, 3u);
+  EXPECT_EQ(parse_proxy_config(with({"--threads", "2", "--threads", "auto"}), none).threads, 0u);
+  EXPECT_EQ(error_of({"--threads", "0"}), "--threads: '0' is not a positive number");
+  EXPECT_EQ(error_of({"--threads", "1000"}), "--threads: '1000' is more than 256 threads");
 }
 
 }  // namespace

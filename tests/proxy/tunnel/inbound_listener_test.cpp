@@ -80,6 +80,8 @@ class InboundListenerTest : public ::testing::Test {
   PeerBook book;
   Tasks tasks{io.get_executor(), log, metrics};
   Sessions sessions;
+  // Two loops: an admitted tunnel splices on the worker, as in distls on two CPUs.
+  EventLoops loops{io, 2};
   // What the listener's FindNode answers: where the node is registered, if it is.
   std::optional<NodeAddress> node_at;
   // The local node: where an admitted tunnel connects.
@@ -94,7 +96,7 @@ class InboundListenerTest : public ::testing::Test {
 
   void start(Limits l, std::vector<std::string> allow = {}, bool check_source = true) {
     inbound.emplace(l.max_connections);
-    ctx.emplace(ProxyContext{log, metrics, tls, *inbound, outbound, tunnels, tasks, sessions, dns, book, l,
+    ctx.emplace(ProxyContext{log, metrics, tls, *inbound, outbound, tunnels, tasks, sessions, loops, dns, book, l,
                              *parse_node_name("app@127.0.0.2"), 4370, std::nullopt, std::move(allow), check_source});
     listener.emplace(io.get_executor(), *ctx, [this] { return node_at; }, tcp::endpoint(ip("127.0.0.2"), 0));
     listener->start();

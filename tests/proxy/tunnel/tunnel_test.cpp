@@ -2,6 +2,7 @@
 // that splice() joins to a plain socket, as an inbound tunnel does.
 #include "distls/tunnel/tunnel.hpp"
 
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "distls/tls/peer_verifier.hpp"
+#include "distls/tunnel/tunnel_loop.hpp"
 #include "distls/tunnel/tunnel_registry.hpp"
 #include "tests/proxy/tls_test_support.hpp"
 #include "tests/proxy/tunnel/memory_sides.hpp"
@@ -74,7 +76,86 @@ class TunnelTest : public ::testing::Test {
     test::run(io, both());
     return h;
   }
+
+  // 24 MiB each way at once through the tunnel `run_tunnel(node_side, server)` splices:
+  // far beyond every buffer on the way. Every byte arrives, in order, and is counted.
+  void bulk_both_ways(const std::function<asio::awaitable<void>(tcp::socket&, TlsStream&)>& run_tunnel) {
+    auto h = handshake(test::tls_for(ca, "127.0.0.3"), test::tls_for(ca, "127.0.0.2"));
+    ASSERT_FALSE(h.client_ec);
+    // Named references, not a structured binding: Clang 14 cannot capture bindings in lambdas.
+    auto sockets = socket_pair(io);
+    auto& node_side = sockets.first;
+    auto& node = sockets.second;
+    constexpr std::size_t kBytes = 24 * 1024 * 1024;
+    std::vector<std::uint8_t> pattern(kBytes);
+    for (std::size_t i = 0; i < kBytes; ++i) pattern[i] = static_cast<std::uint8_t>(i * 31 + i / 4096);
+
+    std::vector<std::uint8_t> at_node, at_peer;
+    auto scenario = [&]() -> asio::awaitable<void> {
+      using namespace asio::experimental::awaitable_operators;
+      auto peer_write = [&]() -> asio::awaitable<void> {
+        co_await h.client->write_all(asio::buffer(pattern));
+        co_await h.client->shutdown_send();
+      };
+      auto peer_read = [&]() -> asio::awaitable<void> {
+        std::vector<std::uint8_t> buf(100000);
+        for (;;) {
+          auto [ec, n] = co_await h.client->read_some(asio::buffer(buf));
+          if (ec) break;
+          at_peer.insert(at_peer.end(), buf.begin(), buf.begin() + static_cast<long>(n));
+        }
+      };
+      auto node_write = [&]() -> asio::awaitable<void> {
+        co_await asio::async_write(node, asio::buffer(pattern), as_tuple(use_awaitable));
+        node.shutdown(tcp::socket::shutdown_send);
+      };
+      auto node_read = [&]() -> asio::awaitable<void> {
+        std::vector<std::uint8_t> buf(70000);
+        for (;;) {
+          auto [ec, n] = co_await node.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
+          if (ec) break;
+          at_node.insert(at_node.end(), buf.begin(), buf.begin() + static_cast<long>(n));
+        }
+      };
+      co_await (run_tunnel(node_side, *h.server) && peer_write() && peer_read() && node_write() && node_read());
+    };
+    test::run(io, scenario());
+    EXPECT_TRUE(at_node == pattern);
+    EXPECT_TRUE(at_peer == pattern);
+    EXPECT_EQ(sent, kBytes);
+    EXPECT_EQ(received, kBytes);
+  }
 };
+
+TEST_F(TunnelTest, BulkBothWaysKeepsEveryByteInOrder) {
+  bulk_both_ways([&](tcp::socket& node_side, TlsStream& server) -> asio::awaitable<void> {
+    co_await splice(node_side, server, {sent, received});
+  });
+}
+
+// --threads 2: the splice runs on the worker loop, with main's loop driving both ends
+// meanwhile, and returns to main with the tunnel's result.
+TEST_F(TunnelTest, OnAWorkerLoopBulkBothWaysKeepsEveryByteInOrder) {
+  EventLoops loops(io, 2);
+  TunnelLoop loop;
+  const auto main_thread = std::this_thread::get_id();
+  std::optional<std::size_t> spliced_on;
+  bulk_both_ways([&](tcp::socket& node_side, TlsStream& server) -> asio::awaitable<void> {
+    auto watch = [&]() -> asio::awaitable<void> {
+      // Seen from main once bytes move (counted by the pumps): the worker carries them.
+      while (std::atomic_ref(sent).load() + std::atomic_ref(received).load() == 0)
+        co_await asio::post(co_await asio::this_coro::executor, use_awaitable);
+      spliced_on = loop.loop();
+      EXPECT_EQ(loops.load(1), 1u);
+    };
+    using namespace asio::experimental::awaitable_operators;
+    co_await (loop.splice(loops, node_side, server, {sent, received}) && watch());
+    EXPECT_EQ(std::this_thread::get_id(), main_thread);
+    EXPECT_EQ(loops.load(1), 0u);
+  });
+  EXPECT_EQ(spliced_on, 1u);
+}
+
 
 TEST_F(TunnelTest, SplicesBothWaysWithHalfClose) {
   auto h = handshake(test::tls_for(ca, "127.0.0.3"), test::tls_for(ca, "127.0.0.2"));
@@ -122,54 +203,6 @@ TEST_F(TunnelTest, SplicesBothWaysWithHalfClose) {
   EXPECT_EQ(result.sent, 15u);
   EXPECT_EQ(result.received, 15u);
   EXPECT_EQ(sent, 15u);
-}
-
-TEST_F(TunnelTest, BulkBothWaysKeepsEveryByteInOrder) {
-  auto h = handshake(test::tls_for(ca, "127.0.0.3"), test::tls_for(ca, "127.0.0.2"));
-  ASSERT_FALSE(h.client_ec);
-  // Named references, not a structured binding: Clang 14 cannot capture bindings in lambdas.
-  auto sockets = socket_pair(io);
-  auto& node_side = sockets.first;
-  auto& node = sockets.second;
-  constexpr std::size_t kBytes = 24 * 1024 * 1024;  // far beyond every buffer on the way
-  std::vector<std::uint8_t> pattern(kBytes);
-  for (std::size_t i = 0; i < kBytes; ++i) pattern[i] = static_cast<std::uint8_t>(i * 31 + i / 4096);
-
-  std::vector<std::uint8_t> at_node, at_peer;
-  auto scenario = [&]() -> asio::awaitable<void> {
-    using namespace asio::experimental::awaitable_operators;
-    auto tunnel = [&]() -> asio::awaitable<void> { co_await splice(node_side, *h.server, {sent, received}); };
-    auto peer_write = [&]() -> asio::awaitable<void> {
-      co_await h.client->write_all(asio::buffer(pattern));
-      co_await h.client->shutdown_send();
-    };
-    auto peer_read = [&]() -> asio::awaitable<void> {
-      std::vector<std::uint8_t> buf(100000);
-      for (;;) {
-        auto [ec, n] = co_await h.client->read_some(asio::buffer(buf));
-        if (ec) break;
-        at_peer.insert(at_peer.end(), buf.begin(), buf.begin() + static_cast<long>(n));
-      }
-    };
-    auto node_write = [&]() -> asio::awaitable<void> {
-      co_await asio::async_write(node, asio::buffer(pattern), as_tuple(use_awaitable));
-      node.shutdown(tcp::socket::shutdown_send);
-    };
-    auto node_read = [&]() -> asio::awaitable<void> {
-      std::vector<std::uint8_t> buf(70000);
-      for (;;) {
-        auto [ec, n] = co_await node.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
-        if (ec) break;
-        at_node.insert(at_node.end(), buf.begin(), buf.begin() + static_cast<long>(n));
-      }
-    };
-    co_await (tunnel() && peer_write() && peer_read() && node_write() && node_read());
-  };
-  test::run(io, scenario());
-  EXPECT_TRUE(at_node == pattern);
-  EXPECT_TRUE(at_peer == pattern);
-  EXPECT_EQ(sent, kBytes);
-  EXPECT_EQ(received, kBytes);
 }
 
 // -proto_dist distls: the node's side is a Unix-domain socket; half-close as over TCP.
@@ -442,12 +475,11 @@ TEST_F(TunnelTest, RegistryClosesTunnelsWhosePeerNoLongerVerifies) {
     using namespace asio::experimental::awaitable_operators;
     auto tunnel = [&](Handshaken& h, tcp::socket& plain, const char* peer, TunnelResult& out,
                       std::uint64_t& s, std::uint64_t& r) -> asio::awaitable<void> {
-      auto entry = registry.add({*parse_node_name(peer), true, "test", h.server.get(),
-                                 [&plain] {
-                                   boost::system::error_code ignored;
-                                   plain.close(ignored);
-                                 },
-                                 TunnelRegistry::peer_not_after(h.server->ssl())});
+      auto entry = registry.add(TunnelRegistry::describe(h.server->ssl(), *parse_node_name(peer), true, "test", [&] {
+        boost::system::error_code ignored;
+        plain.close(ignored);
+        h.server->close();
+      }));
       out = co_await splice(plain, *h.server, {s, r});
     };
     auto judge = [&]() -> asio::awaitable<void> {
@@ -473,6 +505,65 @@ TEST_F(TunnelTest, RegistryClosesTunnelsWhosePeerNoLongerVerifies) {
   EXPECT_EQ(closed, (std::vector<std::string>{"app@127.0.0.3 untrusted_chain"}));
   EXPECT_NE(old_result.end, "closed");
   EXPECT_EQ(registry.size(), 0u);
+}
+
+// The same from main's loop while the tunnel splices on a worker (--threads 2): the
+// close is carried to the worker, the tunnel ends there and comes back to main, and a
+// close that arrives after the end touches nothing.
+TEST_F(TunnelTest, RegistryClosesATunnelOnAWorkerLoop) {
+  auto next = test::make_ca("new CA");
+  auto h = handshake(test::tls_for(ca, "127.0.0.3"), test::tls_for(ca, "127.0.0.2"));
+  ASSERT_FALSE(h.server_ec);
+  auto sockets = socket_pair(io);
+  auto& node_side = sockets.first;
+  auto& node = sockets.second;
+  EventLoops loops(io, 2);
+  TunnelRegistry registry;
+  TunnelLoop loop;
+  std::function<void()> close_both = [&] {
+    loop.close([&] {
+      boost::system::error_code ignored;
+      node_side.close(ignored);
+      h.server->close();
+    });
+  };
+  TunnelResult result;
+  std::vector<std::string> closed;
+  auto scenario = [&]() -> asio::awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    auto tunnel = [&]() -> asio::awaitable<void> {
+      auto entry = registry.add(TunnelRegistry::describe(h.server->ssl(), *parse_node_name("app@127.0.0.3"), true,
+                                                         "test", close_both));
+      result = co_await loop.splice(loops, node_side, *h.server, {sent, received});
+    };
+    auto judge = [&]() -> asio::awaitable<void> {
+      // A round trip first: the tunnel is then splicing on the worker.
+      co_await asio::async_write(node, asio::buffer("ping", 4), as_tuple(use_awaitable));
+      std::array<char, 4> got{};
+      auto [ec, n] = co_await h.client->read_some(asio::buffer(got));
+      EXPECT_FALSE(ec);
+      EXPECT_EQ(std::string(got.data(), n), "ping");
+      EXPECT_EQ(loop.loop(), 1u);
+      ossl::X509Store store{X509_STORE_new()};
+      X509_STORE_add_cert(store.get(), next.cert.get());
+      EXPECT_EQ(registry.close_untrusted(store.get(), [&](const TunnelRegistry::Tunnel& t, const Reverify& why) {
+        closed.push_back(t.peer.full() + " " + why.reason);
+      }), 1u);
+      // The node's side sees the tunnel go.
+      std::array<char, 16> rest{};
+      auto [eof, m] = co_await node.async_read_some(asio::buffer(rest), as_tuple(use_awaitable));
+      EXPECT_TRUE(eof);
+      EXPECT_EQ(m, 0u);
+    };
+    co_await (tunnel() && judge());
+    EXPECT_EQ(loop.loop(), 0u);
+    EXPECT_EQ(registry.size(), 0u);
+    close_both();  // late, as a shutdown's close after the tunnel ended: harmless
+  };
+  test::run(io, scenario());
+  EXPECT_EQ(closed, (std::vector<std::string>{"app@127.0.0.3 untrusted_chain"}));
+  EXPECT_NE(result.end, "closed");
+  EXPECT_EQ(loops.load(1), 0u);
 }
 
 }  // namespace
