@@ -3,8 +3,11 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace distls {
 
@@ -36,23 +39,76 @@ EventLoops::Lease EventLoops::pick() {
   return Lease(this, best, best == 0 ? main_.get_executor() : boost::asio::any_io_executor(workers_[best - 1]->io.get_executor()));
 }
 
-std::size_t EventLoops::default_threads(const char* cgroup_root) {
+namespace {
+
+// CPUs a quota of `quota` per `period` allows, rounded up; nullopt for none or garbage.
+std::optional<std::size_t> cpus_of_quota(const std::string& quota, const std::string& period) {
+  try {
+    const long long q = std::stoll(quota), p = std::stoll(period);
+    if (q > 0 && p > 0) return static_cast<std::size_t>((q + p - 1) / p);
+  } catch (const std::exception&) {
+    // "max", "-1" or something unreadable: it limits nothing.
+  }
+  return std::nullopt;
+}
+
+std::string first_word(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string word;
+  in >> word;
+  return word;
+}
+
+// cgroup v2: the smallest cpu.max quota from the process's cgroup up to the root.
+std::optional<std::size_t> v2_quota(const std::filesystem::path& root, const std::string& proc_cgroup) {
+  std::ifstream in(proc_cgroup);
+  std::string line, path;
+  while (std::getline(in, line))
+    if (line.rfind("0::", 0) == 0) path = line.substr(3);
+  std::vector<std::filesystem::path> dirs{root};
+  for (const auto& part : std::filesystem::path(path).relative_path())
+    if (!part.empty() && part != "." && part != "..") dirs.push_back(dirs.back() / part);
+  std::optional<std::size_t> least;
+  for (const auto& dir : dirs) {
+    std::ifstream max(dir / "cpu.max");
+    std::string quota, period;
+    if (max >> quota >> period)
+      if (auto n = cpus_of_quota(quota, period); n && (!least || *n < *least)) least = n;
+  }
+  return least;
+}
+
+std::vector<std::filesystem::path> v1_cpu_dirs(const std::filesystem::path& root, const std::string& proc_cgroup) {
+  std::vector<std::filesystem::path> dirs;
+  std::ifstream in(proc_cgroup);
+  std::string line;
+  while (std::getline(in, line)) {
+    // "4:cpu,cpuacct:/kubepods/...": hierarchy, controllers, path.
+    const auto a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = "," + line.substr(a + 1, b - a - 1) + ",";
+    if (controllers.find(",cpu,") == std::string::npos) continue;
+    for (const char* mount : {"cpu", "cpu,cpuacct", "cpuacct,cpu"})
+      dirs.push_back(root / mount / std::filesystem::path(line.substr(b + 1)).relative_path());
+  }
+  for (const char* mount : {"cpu", "cpu,cpuacct", "cpuacct,cpu"}) dirs.push_back(root / mount);
+  return dirs;
+}
+
+}  // namespace
+
+std::size_t EventLoops::default_threads(const std::string& cgroup_root, const std::string& proc_cgroup) {
   std::size_t cpus = 1;
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = std::max(1, CPU_COUNT(&set));
-  // cgroup v2: "max 100000" (no quota) or "<quota> <period>" in microseconds.
-  std::ifstream in(std::string(cgroup_root) + "/cpu.max");
-  std::string quota;
-  long long period = 0;
-  if (in >> quota >> period && quota != "max" && period > 0) {
-    try {
-      const long long q = std::stoll(quota);
-      if (q > 0) cpus = std::min<std::size_t>(cpus, static_cast<std::size_t>((q + period - 1) / period));
-    } catch (const std::exception&) {
-      // An unreadable quota limits nothing: the affinity count stands.
-    }
-  }
+  const std::filesystem::path root(cgroup_root);
+  auto quota = v2_quota(root, proc_cgroup);
+  // cgroup v1: the cpu controller's directory for this process, or the mount's own
+  // (a container runtime mounts the container's cgroup there).
+  for (const auto& dir : v1_cpu_dirs(root, proc_cgroup))
+    if (!quota) quota = cpus_of_quota(first_word(dir / "cpu.cfs_quota_us"), first_word(dir / "cpu.cfs_period_us"));
+  if (quota) cpus = std::min(cpus, *quota);
   return std::max<std::size_t>(cpus, 1);
 }
 

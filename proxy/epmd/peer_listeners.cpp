@@ -44,8 +44,10 @@ std::optional<std::uint16_t> PeerListeners::port_for(const NodeName& peer, error
   ctx_.log.info("peer_port_open", {{"peer", key}, {"port", l->port}});
   // The lambda holds the listener for as long as its loop runs.
   ctx_.tasks.spawn("peer-port-accept", [this, l]() -> asio::awaitable<void> {
-    co_await accept_loop(l->acceptor, ctx_.log, &ctx_.metrics, "peer_port",
-                         [this, l](tcp::socket s) { ctx_.tasks.spawn("tunnel-out", tunnel(l, std::move(s))); });
+    // Named, not made in the co_await expression: GCC 12 would destroy that closure
+    // twice, releasing the listener once too often.
+    auto on_accept = [this, l](tcp::socket s) { ctx_.tasks.spawn("tunnel-out", tunnel(l, std::move(s))); };
+    co_await accept_loop(l->acceptor, ctx_.log, &ctx_.metrics, "peer_port", std::move(on_accept));
   });
   if (!sweeping_) {
     sweeping_ = true;

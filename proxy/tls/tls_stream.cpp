@@ -50,6 +50,10 @@ TlsStream::TlsStream(tcp::socket socket, std::shared_ptr<const TlsContext> ctx, 
 
 void TlsStream::rebind(const asio::any_io_executor& ex) {
   rebind_socket(socket_, ex);
+  // The BIO's recv() must never block a loop; the descriptor is non-blocking already,
+  // and the new socket object is told so.
+  error_code ignored;
+  if (socket_.is_open()) socket_.non_blocking(true, ignored);
   sent_ = asio::steady_timer(ex);
   sent_.expires_at(asio::steady_timer::time_point::max());
 }
@@ -289,6 +293,7 @@ asio::awaitable<error_code> TlsStream::handshake() {
 std::string TlsStream::failure_label() const { return failure_label_.empty() ? "tls_error" : failure_label_; }
 
 asio::awaitable<std::pair<error_code, std::size_t>> TlsStream::read_ready(asio::mutable_buffer buf) {
+  if (read_error_) co_return std::pair{std::exchange(read_error_, {}), std::size_t{0}};
   if (!socket_.is_open()) co_return std::pair{error_code{asio::error::bad_descriptor}, std::size_t{0}};
   auto* out = static_cast<unsigned char*>(buf.data());
   std::size_t got = 0;
@@ -314,8 +319,14 @@ asio::awaitable<std::pair<error_code, std::size_t>> TlsStream::read_ready(asio::
   while (got < buf.size() && SSL_has_pending(ssl_.get()) == 1) {
     std::size_t more = 0;
     ERR_clear_error();
-    if (SSL_read_ex(ssl_.get(), out + got, buf.size() - got, &more) != 1) {
-      ERR_clear_error();  // whatever it was, the next read reports it
+    errno = 0;
+    if (const int r2 = SSL_read_ex(ssl_.get(), out + got, buf.size() - got, &more); r2 != 1) {
+      const int saved = errno;
+      const int err = SSL_get_error(ssl_.get(), r2);
+      // The end (an alert, close_notify) right behind the data: reported by the next
+      // read, after this data, with its reason; OpenSSL would not say it twice.
+      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) read_error_ = classify(r2, saved);
+      ERR_clear_error();
       break;
     }
     got += more;
@@ -336,8 +347,8 @@ asio::awaitable<error_code> TlsStream::write_all(asio::const_buffer buf) {
   const std::size_t records = (buf.size() + kRecordData - 1) / kRecordData;
   out_.reserve(out_.size() + buf.size() + records * kRecordOverhead);
   while (buf.size() > 0) {
-    auto [ec, n] = co_await drive(
-        [this, buf](std::size_t& w) { return SSL_write_ex(ssl_.get(), buf.data(), buf.size(), &w); }, Flush::all);
+    auto write = [this, buf](std::size_t& w) { return SSL_write_ex(ssl_.get(), buf.data(), buf.size(), &w); };
+    auto [ec, n] = co_await drive(write, Flush::all);
     if (ec) co_return ec;
     buf += n;
   }

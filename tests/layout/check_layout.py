@@ -10,6 +10,9 @@ only its own rooms of include/). What the compiler cannot see is checked here:
   nothing includes another folder's sources by path ("proxy/...", "../x.hpp");
 - every coroutine starts through Tasks::spawn (its failure logged, counted and, for
   an essential task, reported): no `asio::detached`, no `co_spawn` outside tasks.hpp;
+- no lambda that holds captures by value is made inside a `co_await` expression: GCC 12
+  destroys such a closure twice (a shared_ptr capture then frees what is still in use);
+  name it first, then pass it;
 - no folder of sources holds more than MAX_FILES files;
 - reported, not failed: a header in include/distls/<room>/ that no other room
   includes could sit beside its source.
@@ -47,6 +50,8 @@ SPAWN_HOME = {"include/distls/util/tasks.hpp"}
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 DETACHED = re.compile(r"\basio::detached\b|\bdetached\s*\)")
 CO_SPAWN = re.compile(r"\bco_spawn\s*\(")
+CO_AWAIT = re.compile(r"\bco_await\b")
+LAMBDA = re.compile(r"\[([^\[\]]*)\]\s*(?:\([^()]*\))?\s*(?:mutable\s*)?(?:->[^{;]*)?\{")
 
 
 @dataclass
@@ -145,6 +150,34 @@ def check_spawns(root: Path, files: list[str], report: Report) -> None:
                                      f"Tasks::spawn, which logs and counts how each one ends")
 
 
+def co_await_statement(code: str, start: int) -> str:
+    """From a co_await to the end of its statement (the ';' outside brackets)."""
+    depth = 0
+    for i in range(start, len(code)):
+        if code[i] in "([{":
+            depth += 1
+        elif code[i] in ")]}":
+            depth -= 1
+            if depth < 0:
+                return code[start:i]
+        elif code[i] == ";" and depth == 0:
+            return code[start:i]
+    return code[start:]
+
+
+def check_awaited_closures(root: Path, files: list[str], report: Report) -> None:
+    for rel in files:
+        code = "\n".join(strip_comment(line) for line in (root / rel).read_text(errors="replace").splitlines())
+        for m in CO_AWAIT.finditer(code):
+            for lam in LAMBDA.finditer(co_await_statement(code, m.end())):
+                captures = [c.strip() for c in lam.group(1).split(",") if c.strip()]
+                if any(c not in ("this", "&") and not c.startswith("&") for c in captures):
+                    n = code.count("\n", 0, m.start()) + 1
+                    report.errors.append(f"{rel}:{n}: a lambda capturing by value ([{lam.group(1).strip()}]) "
+                                         f"inside a co_await expression: GCC 12 destroys the closure twice; "
+                                         f"name it before the co_await")
+
+
 def check_folder_sizes(root: Path, report: Report) -> None:
     for top in ("certs", "proxy", "include", "tests"):
         for dirpath, dirnames, filenames in os.walk(root / top):
@@ -173,6 +206,7 @@ def check(root: Path) -> Report:
     report = Report()
     files = cxx_files(root)
     used_by = check_includes(root, files, report)
+    check_awaited_closures(root, files, report)
     check_spawns(root, files, report)
     check_folder_sizes(root, report)
     note_private_headers(root, used_by, report)

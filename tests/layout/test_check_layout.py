@@ -96,6 +96,18 @@ class CheckLayoutTest(unittest.TestCase):
         self.assertEqual(1, len(errors), errors)
         self.assertIn("certs/renewal/rotation.cpp:1: co_spawn outside Tasks", errors[0])
 
+    def test_a_closure_holding_values_inside_a_co_await_fails(self) -> None:
+        errors = self.errors({"proxy/epmd/peer_listeners.cpp":
+                              "asio::awaitable<void> f() {\n"
+                              "  co_await accept_loop(acceptor,\n"
+                              "                       [this, l](tcp::socket s) { go(l, std::move(s)); });\n"
+                              "  co_await drive([this, &n](std::size_t& w) { return w; }, Flush::all);\n"
+                              "  auto on_accept = [this, l](tcp::socket s) { go(l, std::move(s)); };\n"
+                              "  co_await accept_loop(acceptor, on_accept);\n"
+                              "}\n"})
+        self.assertEqual(1, len(errors), errors)
+        self.assertIn("proxy/epmd/peer_listeners.cpp:2: a lambda capturing by value ([this, l])", errors[0])
+
     def test_a_crowded_folder_fails_but_data_does_not(self) -> None:
         crowded = {f"proxy/tunnel/f{i}.cpp": "" for i in range(check_layout.MAX_FILES)}
         corpus = {f"tests/fuzz/corpus/epmd/seed{i}": "" for i in range(40)}

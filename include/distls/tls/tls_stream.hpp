@@ -119,6 +119,7 @@ class TlsStream {
   std::uint16_t stash_begin_ = 0, stash_end_ = 0;
   Rx rx_ = Rx::unknown;
   bool starved_ = false;  // OpenSSL asked for more bytes than have arrived
+  error_code read_error_;  // met after data that read_ready returned first: its next answer
 
   // Write side: out_ gathers OpenSSL's output while sending_ is on the wire.
   std::vector<std::uint8_t> out_, sending_;

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -35,9 +36,12 @@ class EventLoops {
   EventLoops& operator=(const EventLoops&) = delete;
 
   // What the process may use: the CPUs it is allowed to run on (sched_getaffinity),
-  // fewer when a cgroup v2 CPU quota (cpu.max under `cgroup_root`) allows less, e.g. a
-  // pod's `resources.limits.cpu: 1500m` gives 2. At least 1.
-  static std::size_t default_threads(const char* cgroup_root = "/sys/fs/cgroup");
+  // fewer when a CPU quota allows less, e.g. a pod's `resources.limits.cpu: 1500m` or a
+  // systemd unit's CPUQuota=150% gives 2. The quota is read as the kernel applies it:
+  // cgroup v2's cpu.max of the process's own cgroup (from `proc_cgroup`) and of each
+  // ancestor, the smallest; or cgroup v1's cpu.cfs_quota_us / cpu.cfs_period_us. At least 1.
+  static std::size_t default_threads(const std::string& cgroup_root = "/sys/fs/cgroup",
+                                     const std::string& proc_cgroup = "/proc/self/cgroup");
 
   std::size_t size() const { return 1 + workers_.size(); }
 

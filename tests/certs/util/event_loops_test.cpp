@@ -24,16 +24,25 @@ std::size_t allowed_cpus() {
 class DefaultThreads : public ::testing::Test {
  protected:
   fs::path root = fs::temp_directory_path() / ("distls-cgroup-" + std::to_string(::getpid()));
-  void SetUp() override { fs::create_directories(root); }
+  void SetUp() override { fs::create_directories(root / "kubepods/pod1/distls"); }
   void TearDown() override { fs::remove_all(root); }
+  void write(const fs::path& file, const std::string& text) {
+    fs::create_directories(file.parent_path());
+    std::ofstream(file) << text;
+  }
+  // The process sits in kubepods/pod1/distls (cgroup v2), as a container does.
+  std::size_t threads() {
+    write(root / "self-cgroup", "0::/kubepods/pod1/distls\n");
+    return EventLoops::default_threads(root.string(), (root / "self-cgroup").string());
+  }
   std::size_t with_cpu_max(const std::string& text) {
-    std::ofstream(root / "cpu.max") << text;
-    return EventLoops::default_threads(root.c_str());
+    write(root / "kubepods/pod1/distls/cpu.max", text);
+    return threads();
   }
 };
 
 TEST_F(DefaultThreads, WithoutAQuotaEveryAllowedCpu) {
-  EXPECT_EQ(EventLoops::default_threads(root.c_str()), allowed_cpus());  // no cpu.max: not cgroup v2
+  EXPECT_EQ(threads(), allowed_cpus());  // no cpu.max anywhere
   EXPECT_EQ(with_cpu_max("max 100000\n"), allowed_cpus());
 }
 
@@ -41,6 +50,31 @@ TEST_F(DefaultThreads, AQuotaRoundsUpAndNeverExceedsTheCpus) {
   EXPECT_EQ(with_cpu_max("50000 100000\n"), 1u);  // 500m
   EXPECT_EQ(with_cpu_max("150000 100000\n"), std::min<std::size_t>(2, allowed_cpus()));  // 1500m
   EXPECT_EQ(with_cpu_max("6400000 100000\n"), allowed_cpus());  // 64 CPUs' worth
+}
+
+// A pod's limit sits on the pod's cgroup, above the container's: the kernel applies
+// the smallest on the way to the root.
+TEST_F(DefaultThreads, AnAncestorsQuotaCounts) {
+  write(root / "kubepods/pod1/cpu.max", "100000 100000\n");
+  EXPECT_EQ(with_cpu_max("max 100000\n"), 1u);
+  write(root / "cpu.max", "50000 100000\n");  // the root's file, when a container sees one
+  write(root / "kubepods/pod1/cpu.max", "max 100000\n");
+  EXPECT_EQ(threads(), 1u);
+}
+
+TEST_F(DefaultThreads, CgroupV1Quota) {
+  const auto self = (root / "self-cgroup").string();
+  write(self, "5:memory:/kubepods/pod2\n4:cpu,cpuacct:/kubepods/pod2\n");
+  write(root / "cpu,cpuacct/kubepods/pod2/cpu.cfs_quota_us", "50000\n");
+  write(root / "cpu,cpuacct/kubepods/pod2/cpu.cfs_period_us", "100000\n");
+  EXPECT_EQ(EventLoops::default_threads(root.string(), self), 1u);
+  write(root / "cpu,cpuacct/kubepods/pod2/cpu.cfs_quota_us", "-1\n");  // no quota
+  EXPECT_EQ(EventLoops::default_threads(root.string(), self), allowed_cpus());
+  // A runtime that mounts the container's own cgroup at the controller's root.
+  write(self, "4:cpu,cpuacct:/docker/0123abcd\n");
+  write(root / "cpu,cpuacct/cpu.cfs_quota_us", "100000\n");
+  write(root / "cpu,cpuacct/cpu.cfs_period_us", "100000\n");
+  EXPECT_EQ(EventLoops::default_threads(root.string(), self), 1u);
 }
 
 TEST_F(DefaultThreads, AnUnreadableQuotaLimitsNothing) {

@@ -264,6 +264,33 @@ TEST_F(TlsStreamDataTest, OutputWhileReadingWaitsForTheWriteInFlight) {
   EXPECT_EQ(o.server->queued_capacity(), 0u);
 }
 
+// A record that cannot verify right behind data, in one read: the data is delivered,
+// and the next read fails with the reason (it was once cleared with the data and the
+// next read said only "End of file").
+TEST_F(TlsStreamDataTest, AnErrorRightBehindDataIsReportedByTheNextRead) {
+  auto o = connected();
+  std::string got;
+  error_code first_ec, second_ec;
+  auto scenario = [&]() -> asio::awaitable<int> {
+    EXPECT_FALSE(co_await o.server->write_all(asio::buffer("hello", 5)));
+    const std::uint8_t forged[] = {0x17, 0x03, 0x03, 0x00, 0x20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+                                   15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+    co_await asio::async_write(o.server->socket(), asio::buffer(forged), asio::as_tuple(asio::use_awaitable));
+    char buf[64];
+    auto [ec, n] = co_await o.client->read_some(asio::buffer(buf));
+    first_ec = ec;
+    got.assign(buf, n);
+    second_ec = (co_await o.client->read_some(asio::buffer(buf))).first;
+    co_return 0;
+  };
+  test::run(io, scenario());
+  EXPECT_FALSE(first_ec) << first_ec.message();
+  EXPECT_EQ(got, "hello");
+  EXPECT_TRUE(second_ec);
+  EXPECT_NE(second_ec, asio::error::eof);
+  EXPECT_NE(o.client->failure().find("bad record mac"), std::string::npos) << o.client->failure();
+}
+
 // KeyUpdates asked for by each side in turn, data both ways after each.
 TEST_F(TlsStreamDataTest, KeyUpdateEitherWay) {
   auto o = connected();
