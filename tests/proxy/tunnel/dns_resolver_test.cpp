@@ -133,7 +133,7 @@ std::optional<Bytes> answer(const Question& q, bool over_tcp) {
 class DnsResolverTest : public ::testing::Test {
  protected:
   asio::io_context io;
-  udp::socket udp_sock{io, udp::endpoint(asio::ip::address_v4::loopback(), 0)};
+  udp::socket udp_sock{io};
   tcp::acceptor tcp_acc{io};
   int udp_queries = 0, tcp_queries = 0;
 
@@ -145,10 +145,19 @@ class DnsResolverTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    const auto port = udp_sock.local_endpoint().port();
-    tcp_acc.open(tcp::v4());
-    tcp_acc.set_option(asio::socket_base::reuse_address(true));
-    tcp_acc.bind(tcp::endpoint(asio::ip::address_v4::loopback(), port));
+    // One port number for both, as a DNS server has: a free UDP port may be taken for
+    // TCP (another test's connection), so try again with another until both bind.
+    for (int attempt = 0; attempt < 100 && !tcp_acc.is_open(); ++attempt) {
+      boost::system::error_code ec;
+      if (udp_sock.is_open()) udp_sock.close(ec);
+      udp_sock.open(udp::v4());
+      udp_sock.bind(udp::endpoint(asio::ip::address_v4::loopback(), 0));
+      tcp_acc.open(tcp::v4());
+      tcp_acc.set_option(asio::socket_base::reuse_address(true));
+      tcp_acc.bind(tcp::endpoint(asio::ip::address_v4::loopback(), udp_sock.local_endpoint().port()), ec);
+      if (ec) tcp_acc.close(ec);
+    }
+    ASSERT_TRUE(tcp_acc.is_open()) << "no port free for both UDP and TCP";
     tcp_acc.listen();
     asio::co_spawn(io, serve_udp(), fail_on_exception("udp"));
     asio::co_spawn(io, serve_tcp(), fail_on_exception("tcp"));
