@@ -36,7 +36,8 @@ EventLoops::Lease EventLoops::pick() {
   for (std::size_t i = 1; i < size(); ++i)
     if (best == 0 ? load_[i] <= load_[0] : load_[i] < load_[best]) best = i;
   ++load_[best];
-  return Lease(this, best, best == 0 ? main_.get_executor() : boost::asio::any_io_executor(workers_[best - 1]->io.get_executor()));
+  if (best == 0) return Lease(this, 0, main_.get_executor());
+  return Lease(this, best, workers_[best - 1]->io.get_executor());
 }
 
 namespace {

@@ -30,7 +30,8 @@ class Sidecar {
   // Loads the identity and binds every listener; throws (with the option named) when
   // any of that fails, so that a bad configuration stops distls at startup.
   // Every coroutine it starts runs in `tasks`.
-  Sidecar(boost::asio::io_context& io, EventLoops& loops, const ProxyConfig& config, Logger& log, Metrics& metrics, Tasks& tasks);
+  Sidecar(boost::asio::io_context& io, EventLoops& loops, const ProxyConfig& config, Logger& log, Metrics& metrics,
+          Tasks& tasks);
 
   void start();
   // Stops accepting (TLS, EPMD, per-peer ports, admin) and every loop (discovery,

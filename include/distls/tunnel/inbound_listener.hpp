@@ -51,8 +51,9 @@ class InboundListener {
   // Connects to the node at `at` (TCP or Unix socket), then the tunnel until either
   // side ends.
   template <class Protocol>
-  boost::asio::awaitable<void> splice_to_node(typename Protocol::endpoint at, TlsStream& tls, TunnelLoop& loop, const NodeName& peer,
-                                              const std::string& from, const std::vector<std::uint8_t>& first_frame);
+  boost::asio::awaitable<void> splice_to_node(typename Protocol::endpoint at, TlsStream& tls, TunnelLoop& loop,
+                                              const NodeName& peer, const std::string& from,
+                                              const std::vector<std::uint8_t>& first_frame);
 
   boost::asio::any_io_executor ex_;
   ProxyContext& ctx_;

@@ -46,7 +46,8 @@ class TunnelLoop {
     tls.rebind(lease.executor());
     ended_ = std::make_shared<bool>(false);
     away_.emplace(std::move(lease));
-    auto result = co_await Tasks::run_on(away_->executor(), splice_there(plain, tls, counters, initial_to_plain, ended_));
+    auto result =
+        co_await Tasks::run_on(away_->executor(), splice_there(plain, tls, counters, initial_to_plain, ended_));
     away_.reset();
     // Closed already; main's again, for their destructors and any late close().
     rebind_socket(plain, home);
