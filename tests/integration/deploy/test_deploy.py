@@ -54,6 +54,8 @@ SIDECAR_CONTRACT = {
     "service-account": "$(SERVICE_ACCOUNT)",
     "discovery": "dns-a:app-headless.$(POD_NAMESPACE).svc.cluster.local",
     "basename": "app",
+    # No CPU limit on the sidecar: `auto` would follow the node's CPU count.
+    "threads": "2",
 }
 
 # scripts/bootstrap.sh installs these for the tests and the demo only; the image's
