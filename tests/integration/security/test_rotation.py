@@ -204,13 +204,27 @@ class CaRotationTest(RotationTestCase):
         self.all_pods(pods, "every distls to trust only the replacement CA, with a leaf from it",
                       lambda d: d["trust_bundle"] == [d["trust_bundle"][0]] and new.cn in d["trust_bundle"][0]
                       and new.cn in d["issuer"])
+        # Each pod reads the bundle on its own schedule (--reload-interval), up to a
+        # second apart. The first pod to cut the straggler makes the Erlang nodes drop it
+        # everywhere (global's prevent_overlapping_partitions), so a later pod may find
+        # its tunnel already closed by the nodes: that pod has nothing left to cut. At
+        # least one must have cut it (nothing else ends those tunnels), and every pod
+        # must see it go.
+        def straggler_end(pod):
+            revoked = pod.distls_log.events_since(marks[pod.name], "tunnel_revoked", peer=straggler.name)
+            closed = pod.distls_log.events_since(marks[pod.name], "tunnel_closed", peer=straggler.name)
+            return revoked or ([] if not closed else [None])
+
+        cut_by = []
         for pod in pods:
-            revoked = wait_for(f"{pod.name} to cut the straggler's live tunnel",
-                               lambda pod=pod: pod.distls_log.events_since(marks[pod.name], "tunnel_revoked",
-                                                                           peer=straggler.name))
-            self.assertEqual(revoked[0].fields["reason"], "untrusted_chain")
-            self.assertGreater(pod.metric("distls_tunnels_revoked_total", 'reason="untrusted_chain"'), 0)
+            ends = wait_for(f"{pod.name} to cut the straggler's live tunnel, or see the nodes drop it",
+                            lambda pod=pod: straggler_end(pod))
+            if ends[0] is not None:
+                self.assertEqual(ends[0].fields["reason"], "untrusted_chain")
+                self.assertGreater(pod.metric("distls_tunnels_revoked_total", 'reason="untrusted_chain"'), 0)
+                cut_by.append(pod.name)
             wait_for(f"{pod.name} to see the straggler go", lambda pod=pod: straggler.name not in pod.nodes())
+        self.assertTrue(cut_by, "no distls cut the straggler's tunnels when its CA left the bundle")
         # The pods find each other again under the replacement CA; the straggler cannot.
         self.stop_traffic_allowing_reconnects(pods)
         first, *rest = pods
