@@ -60,11 +60,17 @@ std::string first_word(const std::filesystem::path& file) {
   return word;
 }
 
+std::vector<std::string> lines_of(const std::string& file) {
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
 // cgroup v2: the smallest cpu.max quota from the process's cgroup up to the root.
-std::optional<std::size_t> v2_quota(const std::filesystem::path& root, const std::string& proc_cgroup) {
-  std::ifstream in(proc_cgroup);
-  std::string line, path;
-  while (std::getline(in, line))
+std::optional<std::size_t> v2_quota(const std::filesystem::path& root, const std::vector<std::string>& proc_cgroup) {
+  std::string path;
+  for (const auto& line : proc_cgroup)
     if (line.rfind("0::", 0) == 0) path = line.substr(3);
   std::vector<std::filesystem::path> dirs{root};
   for (const auto& part : std::filesystem::path(path).relative_path())
@@ -79,11 +85,10 @@ std::optional<std::size_t> v2_quota(const std::filesystem::path& root, const std
   return least;
 }
 
-std::vector<std::filesystem::path> v1_cpu_dirs(const std::filesystem::path& root, const std::string& proc_cgroup) {
+std::vector<std::filesystem::path> v1_cpu_dirs(const std::filesystem::path& root,
+                                               const std::vector<std::string>& proc_cgroup) {
   std::vector<std::filesystem::path> dirs;
-  std::ifstream in(proc_cgroup);
-  std::string line;
-  while (std::getline(in, line)) {
+  for (const auto& line : proc_cgroup) {
     // "4:cpu,cpuacct:/kubepods/...": hierarchy, controllers, path.
     const auto a = line.find(':'), b = line.find(':', a + 1);
     if (a == std::string::npos || b == std::string::npos) continue;
@@ -104,10 +109,11 @@ std::size_t EventLoops::default_threads(const std::string& cgroup_root, const st
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = std::max(1, CPU_COUNT(&set));
   const std::filesystem::path root(cgroup_root);
-  auto quota = v2_quota(root, proc_cgroup);
+  const auto self = lines_of(proc_cgroup);
+  auto quota = v2_quota(root, self);
   // cgroup v1: the cpu controller's directory for this process, or the mount's own
   // (a container runtime mounts the container's cgroup there).
-  for (const auto& dir : v1_cpu_dirs(root, proc_cgroup))
+  for (const auto& dir : v1_cpu_dirs(root, self))
     if (!quota) quota = cpus_of_quota(first_word(dir / "cpu.cfs_quota_us"), first_word(dir / "cpu.cfs_period_us"));
   if (quota) cpus = std::min(cpus, *quota);
   return std::max<std::size_t>(cpus, 1);

@@ -71,7 +71,7 @@ class TunnelLoop {
   }
 
   std::optional<EventLoops::Lease> away_;
-  std::shared_ptr<bool> ended_ = std::make_shared<bool>(true);
+  std::shared_ptr<bool> ended_;  // while away_: set on the worker when the splice ends
 };
 
 }  // namespace distls

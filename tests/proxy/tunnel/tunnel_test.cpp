@@ -43,6 +43,28 @@ std::pair<tcp::socket, tcp::socket> socket_pair(asio::io_context& io) {
   return {std::move(a), std::move(b)};
 }
 
+// Everything the peer sends, until its stream ends (close_notify or an error).
+template <class Bytes>
+asio::awaitable<void> read_to_end(TlsStream& s, Bytes& into) {
+  std::vector<char> buf(100000);
+  for (;;) {
+    auto [ec, n] = co_await s.read_some(asio::buffer(buf));
+    if (ec) co_return;
+    into.insert(into.end(), buf.begin(), buf.begin() + static_cast<long>(n));
+  }
+}
+
+// Everything a plain socket delivers, until EOF or an error.
+template <class Socket, class Bytes>
+asio::awaitable<void> read_to_end(Socket& s, Bytes& into) {
+  std::vector<char> buf(100000);
+  for (;;) {
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
+    if (ec) co_return;
+    into.insert(into.end(), buf.begin(), buf.begin() + static_cast<long>(n));
+  }
+}
+
 class TunnelTest : public ::testing::Test {
  protected:
   test::TestCa ca = test::make_ca();
@@ -97,27 +119,12 @@ class TunnelTest : public ::testing::Test {
         co_await h.client->write_all(asio::buffer(pattern));
         co_await h.client->shutdown_send();
       };
-      auto peer_read = [&]() -> asio::awaitable<void> {
-        std::vector<std::uint8_t> buf(100000);
-        for (;;) {
-          auto [ec, n] = co_await h.client->read_some(asio::buffer(buf));
-          if (ec) break;
-          at_peer.insert(at_peer.end(), buf.begin(), buf.begin() + static_cast<long>(n));
-        }
-      };
       auto node_write = [&]() -> asio::awaitable<void> {
         co_await asio::async_write(node, asio::buffer(pattern), as_tuple(use_awaitable));
         node.shutdown(tcp::socket::shutdown_send);
       };
-      auto node_read = [&]() -> asio::awaitable<void> {
-        std::vector<std::uint8_t> buf(70000);
-        for (;;) {
-          auto [ec, n] = co_await node.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
-          if (ec) break;
-          at_node.insert(at_node.end(), buf.begin(), buf.begin() + static_cast<long>(n));
-        }
-      };
-      co_await (run_tunnel(node_side, *h.server) && peer_write() && peer_read() && node_write() && node_read());
+      co_await (run_tunnel(node_side, *h.server) && peer_write() && read_to_end(*h.client, at_peer) && node_write() &&
+                read_to_end(node, at_node));
     };
     test::run(io, scenario());
     EXPECT_TRUE(at_node == pattern);
@@ -176,20 +183,10 @@ TEST_F(TunnelTest, SplicesBothWaysWithHalfClose) {
     auto peer = [&]() -> asio::awaitable<void> {
       co_await h.client->write_all(asio::buffer(std::string_view("from peer")));
       co_await h.client->shutdown_send();  // half-close: the peer is done sending
-      char buf[64];
-      for (;;) {
-        auto [ec, n] = co_await h.client->read_some(asio::buffer(buf));
-        if (ec) break;
-        from_node.append(buf, n);
-      }
+      co_await read_to_end(*h.client, from_node);
     };
     auto local = [&]() -> asio::awaitable<void> {
-      char buf[64];
-      for (;;) {
-        auto [ec, n] = co_await node.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
-        if (ec) break;  // eof once the peer half-closed
-        from_peer.append(buf, n);
-      }
+      co_await read_to_end(node, from_peer);  // eof once the peer half-closed
       // Still allowed to answer after the peer's half-close.
       co_await asio::async_write(node, asio::buffer(std::string_view("reply after eof")), as_tuple(use_awaitable));
       node.shutdown(tcp::socket::shutdown_send);
@@ -219,20 +216,10 @@ TEST_F(TunnelTest, SplicesOverAUnixSocket) {
     auto peer = [&]() -> asio::awaitable<void> {
       co_await h.client->write_all(asio::buffer(std::string_view("from peer")));
       co_await h.client->shutdown_send();
-      char buf[64];
-      for (;;) {
-        auto [ec, n] = co_await h.client->read_some(asio::buffer(buf));
-        if (ec) break;
-        from_node.append(buf, n);
-      }
+      co_await read_to_end(*h.client, from_node);
     };
     auto local = [&]() -> asio::awaitable<void> {
-      char buf[64];
-      for (;;) {
-        auto [ec, n] = co_await node.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
-        if (ec) break;
-        from_peer.append(buf, n);
-      }
+      co_await read_to_end(node, from_peer);
       co_await asio::async_write(node, asio::buffer(std::string_view("reply after eof")), as_tuple(use_awaitable));
       node.shutdown(asio::socket_base::shutdown_send);
     };
@@ -267,14 +254,6 @@ TEST_F(TunnelTest, KeyUpdatesMidStreamBothWays) {
       co_await h.client->write_all(asio::buffer(pattern.data() + kHalf, kHalf));
       co_await h.client->shutdown_send();
     };
-    auto peer_read = [&]() -> asio::awaitable<void> {
-      std::vector<std::uint8_t> buf(100000);
-      for (;;) {
-        auto [ec, n] = co_await h.client->read_some(asio::buffer(buf));
-        if (ec) break;
-        at_peer.insert(at_peer.end(), buf.begin(), buf.begin() + static_cast<long>(n));
-      }
-    };
     auto node_write = [&]() -> asio::awaitable<void> {
       co_await asio::async_write(node, asio::buffer(pattern.data(), kHalf), as_tuple(use_awaitable));
       // The tunnel's own TLS side asks for new keys; its next record carries the request.
@@ -282,15 +261,8 @@ TEST_F(TunnelTest, KeyUpdatesMidStreamBothWays) {
       co_await asio::async_write(node, asio::buffer(pattern.data() + kHalf, kHalf), as_tuple(use_awaitable));
       node.shutdown(tcp::socket::shutdown_send);
     };
-    auto node_read = [&]() -> asio::awaitable<void> {
-      std::vector<std::uint8_t> buf(70000);
-      for (;;) {
-        auto [ec, n] = co_await node.async_read_some(asio::buffer(buf), as_tuple(use_awaitable));
-        if (ec) break;
-        at_node.insert(at_node.end(), buf.begin(), buf.begin() + static_cast<long>(n));
-      }
-    };
-    co_await (tunnel() && peer_write() && peer_read() && node_write() && node_read());
+    co_await (tunnel() && peer_write() && read_to_end(*h.client, at_peer) && node_write() &&
+              read_to_end(node, at_node));
   };
   test::run(io, scenario());
   EXPECT_EQ(result.end, "closed");
